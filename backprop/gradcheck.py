@@ -1,0 +1,195 @@
+"""Numerical gradients by central differences, and the relative error the book uses.
+
+The central difference
+
+    f'(x) ~ (f(x + h) - f(x - h)) / (2h)
+
+has a truncation error of order h^2 (the forward difference only h), so with
+h = 1e-6 in float64 it agrees with an exact derivative to about 1e-9 or better.
+Two gradients g and n are compared by their relative error
+
+    rel(g, n) = ||g - n|| / max(||g||, ||n||),
+
+which is 0 when both are zero, is scale-free, and lies in [0, 2].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+DEFAULT_STEP = 1e-6
+DEFAULT_TOLERANCE = 1e-6
+
+
+def derivative(f: Callable[[float], float], x: float, h: float = DEFAULT_STEP) -> float:
+    """Central-difference estimate of f'(x) for a function of one float.
+
+    Parameters
+    ----------
+    f
+        A function of one real number returning a real number.
+    x
+        The point at which to differentiate.
+    h
+        The step; must be positive.
+
+    Returns
+    -------
+    float
+        (f(x + h) - f(x - h)) / (2h).
+    """
+    _check_step(h)
+    x = float(x)
+    return (float(f(x + h)) - float(f(x - h))) / (2.0 * h)
+
+
+def gradient(
+    f: Callable[[np.ndarray], float], x: np.ndarray, h: float = DEFAULT_STEP
+) -> np.ndarray:
+    """Central-difference estimate of the gradient of a scalar function of an array.
+
+    Each element of ``x`` is nudged by +h and -h in turn (and restored), so the
+    cost is two calls of ``f`` per element.
+
+    Parameters
+    ----------
+    f
+        A function of an array shaped like ``x`` that returns a scalar.
+    x
+        A floating-point array; it is modified during the call and restored.
+    h
+        The step; must be positive.
+
+    Returns
+    -------
+    numpy.ndarray
+        An array shaped like ``x`` whose element i is d f / d x_i.
+    """
+    _check_step(h)
+    _check_float_array(x, "gradient")
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        original = x[index]
+        x[index] = original + h
+        f_plus = float(f(x))
+        x[index] = original - h
+        f_minus = float(f(x))
+        x[index] = original
+        grad[index] = (f_plus - f_minus) / (2.0 * h)
+    return grad
+
+
+def relative_error(a: np.ndarray | float, b: np.ndarray | float) -> float:
+    """||a - b|| / max(||a||, ||b||), the book's relative error; 0.0 when a = b = 0."""
+    a_arr = np.asarray(a, dtype=np.float64)
+    b_arr = np.asarray(b, dtype=np.float64)
+    if a_arr.shape != b_arr.shape:
+        raise ValueError(
+            f"relative_error needs two arrays of one shape, got {a_arr.shape} and {b_arr.shape}"
+        )
+    for arr in (a_arr, b_arr):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("relative_error needs finite values, got NaN or inf")
+    scale = max(float(np.linalg.norm(a_arr)), float(np.linalg.norm(b_arr)))
+    if scale == 0.0:
+        return 0.0
+    return float(np.linalg.norm(a_arr - b_arr)) / scale
+
+
+@dataclass(frozen=True)
+class GradCheck:
+    """The outcome of comparing an analytic gradient with a numerical one.
+
+    Printing it gives a line that is the same on every machine: the error is
+    reported as the power of ten it lies below, not as raw round-off digits.
+    """
+
+    analytic: np.ndarray
+    numeric: np.ndarray
+    error: float
+    tolerance: float
+
+    @property
+    def passed(self) -> bool:
+        """True when the relative error is at most the tolerance."""
+        return self.error <= self.tolerance
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passed else "FAILED"
+        return (
+            f"gradient check {verdict}: relative error {error_bound(self.error)} "
+            f"(tolerance {self.tolerance:.0e})"
+        )
+
+
+def check_gradient(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray | float,
+    analytic: np.ndarray | float,
+    h: float = DEFAULT_STEP,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> GradCheck:
+    """Compare an analytic gradient of ``f`` at ``x`` with central differences.
+
+    Parameters
+    ----------
+    f
+        A scalar function of a float or of an array shaped like ``x``.
+    x
+        The point of the check (a float, or a floating-point array).
+    analytic
+        The gradient to be checked, shaped like ``x``.
+    h, tolerance
+        The finite-difference step and the largest relative error that passes.
+
+    Returns
+    -------
+    GradCheck
+        Both gradients, their relative error and the verdict.
+    """
+    if np.ndim(x) == 0 and not isinstance(x, np.ndarray):
+        numeric = np.asarray(derivative(f, float(x), h))
+    else:
+        numeric = gradient(f, x, h)
+    analytic_arr = np.asarray(analytic, dtype=np.float64)
+    if analytic_arr.shape != numeric.shape:
+        raise ValueError(
+            f"check_gradient expects an analytic gradient of shape {numeric.shape} "
+            f"(the shape of x), got {analytic_arr.shape}"
+        )
+    return GradCheck(analytic_arr, numeric, relative_error(analytic_arr, numeric), tolerance)
+
+
+def error_bound(error: float) -> str:
+    """A relative error as text that does not depend on round-off digits.
+
+    Errors at round-off level are given as the power of ten they lie below
+    (3.2e-11 -> '< 1e-10'); errors of 1e-4 or more, which come from a wrong
+    gradient rather than from rounding, to two significant digits ('0.5').
+    """
+    if error == 0.0:
+        return "= 0"
+    if error >= 1e-4:
+        return f"{error:.2g}"
+    exponent = max(math.floor(math.log10(error)) + 1, -16)
+    return f"< 1e{exponent:+03d}"
+
+
+def _check_step(h: float) -> None:
+    if not h > 0.0:
+        raise ValueError(f"the finite-difference step h must be positive, got {h}")
+
+
+def _check_float_array(x: object, caller: str) -> None:
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{caller} expects a numpy.ndarray, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(
+            f"{caller} expects a floating-point array (float64 for checks), got dtype {x.dtype}"
+        )
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{caller} expects finite values, got NaN or inf in x")

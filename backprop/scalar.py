@@ -1,0 +1,249 @@
+"""A scalar reverse-mode automatic-differentiation engine.
+
+Every arithmetic operation on :class:`Value` objects records a node of a
+computational graph. Each node keeps its parents and, computed during the
+forward pass, the local derivative of its output with respect to each parent.
+:meth:`Value.backward` then walks the graph once, from the output back to the
+leaves, and applies the chain rule at every node:
+
+    parent.grad += local_derivative * node.grad
+
+The ``+=`` is the multivariable chain rule: a value used in several places
+receives the sum of the gradients that flow back along every path.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from numbers import Real
+
+Number = int | float
+
+
+def _as_float(data: object, what: str) -> float:
+    """Return ``data`` as a float, or raise if it is not a real, non-NaN number."""
+    if isinstance(data, bool) or not isinstance(data, Real):
+        raise TypeError(f"{what} must be an int or float, got {type(data).__name__}")
+    value = float(data)
+    if math.isnan(value):
+        raise ValueError(f"{what} must not be NaN, got {value}")
+    return value
+
+
+class Value:
+    """A scalar node of a computational graph, holding its value and its gradient.
+
+    Parameters
+    ----------
+    data
+        The number this node holds.
+    label
+        An optional name, shown when the graph is drawn.
+
+    Attributes
+    ----------
+    data : float
+        The value computed by the forward pass.
+    grad : float
+        dL/d(this node) after ``L.backward()``; 0.0 before.
+    op : str
+        The operation that produced this node (``""`` for a leaf).
+
+    Examples
+    --------
+    >>> x, y, z = Value(-2.0), Value(5.0), Value(-4.0)
+    >>> f = (x + y) * z
+    >>> f.backward()
+    >>> x.grad, y.grad, z.grad
+    (-4.0, -4.0, 3.0)
+    """
+
+    __slots__ = ("data", "grad", "label", "op", "_parents", "_local_grads")
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        self.data = _as_float(data, "Value data")
+        self.grad = 0.0
+        self.label = label
+        self.op = ""
+        self._parents: tuple[Value, ...] = ()
+        self._local_grads: tuple[float, ...] = ()
+
+    @classmethod
+    def _from_op(
+        cls, data: float, op: str, parents: tuple[Value, ...], local_grads: tuple[float, ...]
+    ) -> Value:
+        """Make the node ``op(parents) = data`` with d(data)/d(parent_i) = local_grads[i]."""
+        node = cls(data)
+        node.op = op
+        node._parents = parents
+        node._local_grads = local_grads
+        return node
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The nodes this node was computed from, in operand order."""
+        return self._parents
+
+    @property
+    def local_grads(self) -> tuple[float, ...]:
+        """d(self)/d(parent) for each parent, fixed by the forward pass."""
+        return self._local_grads
+
+    def __repr__(self) -> str:
+        return f"Value(data={self.data:.6g}, grad={self.grad:.6g})"
+
+    # -- binary operations ------------------------------------------------------
+
+    def __add__(self, other: Value | Number) -> Value:
+        other = _lift(other, "+")
+        return Value._from_op(self.data + other.data, "+", (self, other), (1.0, 1.0))
+
+    def __sub__(self, other: Value | Number) -> Value:
+        other = _lift(other, "-")
+        return Value._from_op(self.data - other.data, "-", (self, other), (1.0, -1.0))
+
+    def __mul__(self, other: Value | Number) -> Value:
+        other = _lift(other, "*")
+        return Value._from_op(self.data * other.data, "*", (self, other), (other.data, self.data))
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        other = _lift(other, "/")
+        if other.data == 0.0:
+            raise ZeroDivisionError("Value division by a Value whose data is 0.0")
+        quotient = self.data / other.data
+        return Value._from_op(
+            quotient, "/", (self, other), (1.0 / other.data, -quotient / other.data)
+        )
+
+    def __pow__(self, exponent: Number) -> Value:
+        n = _as_float(exponent, "the exponent of Value **")
+        if self.data < 0.0 and not n.is_integer():
+            raise ValueError(
+                f"Value ** {n:g} needs a non-negative base for a non-integer exponent, "
+                f"got {self.data:g}"
+            )
+        return Value._from_op(self.data**n, f"**{n:g}", (self,), (n * self.data ** (n - 1),))
+
+    def __radd__(self, other: Number) -> Value:
+        return _lift(other, "+") + self
+
+    def __rsub__(self, other: Number) -> Value:
+        return _lift(other, "-") - self
+
+    def __rmul__(self, other: Number) -> Value:
+        return _lift(other, "*") * self
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return _lift(other, "/") / self
+
+    def __neg__(self) -> Value:
+        return Value._from_op(-self.data, "neg", (self,), (-1.0,))
+
+    def max(self, other: Value | Number) -> Value:
+        """max(self, other); the gradient is routed to the larger input (to self on a tie)."""
+        other = _lift(other, "max")
+        self_wins = self.data >= other.data
+        return Value._from_op(
+            self.data if self_wins else other.data,
+            "max",
+            (self, other),
+            (1.0, 0.0) if self_wins else (0.0, 1.0),
+        )
+
+    # -- functions of one value -------------------------------------------------
+
+    def exp(self) -> Value:
+        """e^x; its derivative is e^x itself."""
+        out = math.exp(self.data)
+        return Value._from_op(out, "exp", (self,), (out,))
+
+    def log(self) -> Value:
+        """Natural logarithm; derivative 1/x. Defined for x > 0 only."""
+        if self.data <= 0.0:
+            raise ValueError(f"Value.log needs data > 0, got {self.data:g}")
+        return Value._from_op(math.log(self.data), "log", (self,), (1.0 / self.data,))
+
+    def tanh(self) -> Value:
+        """tanh(x); derivative 1 - tanh(x)^2."""
+        t = math.tanh(self.data)
+        return Value._from_op(t, "tanh", (self,), (1.0 - t * t,))
+
+    def sigmoid(self) -> Value:
+        """sigma(x) = 1 / (1 + e^-x); derivative sigma(x) (1 - sigma(x))."""
+        s = _sigmoid(self.data)
+        return Value._from_op(s, "sigmoid", (self,), (s * (1.0 - s),))
+
+    def relu(self) -> Value:
+        """max(0, x); derivative 1 for x > 0 and 0 otherwise (0 at the kink x = 0)."""
+        positive = self.data > 0.0
+        return Value._from_op(
+            self.data if positive else 0.0, "relu", (self,), (1.0 if positive else 0.0,)
+        )
+
+    # -- the backward pass ------------------------------------------------------
+
+    def backward(self) -> None:
+        """Back-propagate from this node: set every ancestor's ``grad`` to d(self)/d(node).
+
+        Leaves (nodes made by ``Value(...)``) *accumulate*, like PyTorch: calling
+        ``backward`` twice on the same graph doubles their ``grad``. Reset them
+        with ``leaf.grad = 0.0`` (or :meth:`zero_grad`) between passes. Interior
+        nodes are recomputed from zero on every call, so a second call sends
+        exactly the same gradient into the leaves as the first.
+        """
+        order = list(topological_order(self))
+        for node in order:
+            if node._parents:
+                node.grad = 0.0
+        self.grad = 1.0 if self._parents else self.grad + 1.0
+        for node in reversed(order):
+            for parent, local in zip(node._parents, node._local_grads, strict=True):
+                parent.grad += local * node.grad
+
+    def zero_grad(self) -> None:
+        """Set ``grad`` to 0.0 on this node and every node it was computed from."""
+        for node in topological_order(self):
+            node.grad = 0.0
+
+
+def topological_order(root: Value) -> Iterator[Value]:
+    """Yield every node ``root`` depends on, each after all of its parents.
+
+    The depth-first search keeps its own stack instead of recursing, so graphs
+    of any depth work, and visits parents in operand order, so the order is the
+    same on every run.
+    """
+    visited: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, parents_done = stack.pop()
+        if parents_done:
+            yield node
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        for parent in reversed(node._parents):
+            if id(parent) not in visited:
+                stack.append((parent, False))
+
+
+def _lift(other: object, op: str) -> Value:
+    """Wrap a number as a leaf Value; reject anything that is not a number or a Value."""
+    if isinstance(other, Value):
+        return other
+    if isinstance(other, bool) or not isinstance(other, Real):
+        raise TypeError(
+            f"Value {op} supports int, float or Value operands, got {type(other).__name__}"
+        )
+    return Value(other)
+
+
+def _sigmoid(x: float) -> float:
+    """1 / (1 + e^-x), written so that neither branch overflows."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
