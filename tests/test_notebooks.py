@@ -78,3 +78,15 @@ def test_notebook_macros_match_the_book(path):
     ):
         defined[name] = [body, int(args)] if args else body
     assert defined == macros
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_code_fits_the_page(path):
+    """Code lines longer than 88 characters scroll sideways at book width."""
+    long_lines = [
+        line
+        for cell in code_cells(load(path))
+        for line in "".join(cell["source"]).splitlines()
+        if len(line) > 88
+    ]
+    assert long_lines == []
