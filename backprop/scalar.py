@@ -18,8 +18,6 @@ import math
 from collections.abc import Iterator
 from numbers import Real
 
-Number = int | float
-
 
 def _as_float(data: object, what: str) -> float:
     """Return ``data`` as a float, or raise if it is not a real, non-NaN number."""
@@ -61,7 +59,7 @@ class Value:
 
     __slots__ = ("data", "grad", "label", "op", "_parents", "_local_grads")
 
-    def __init__(self, data: Number, label: str = "") -> None:
+    def __init__(self, data: float, label: str = "") -> None:
         self.data = _as_float(data, "Value data")
         self.grad = 0.0
         self.label = label
@@ -95,19 +93,19 @@ class Value:
 
     # -- binary operations ------------------------------------------------------
 
-    def __add__(self, other: Value | Number) -> Value:
+    def __add__(self, other: Value | float) -> Value:
         other = _lift(other, "+")
         return Value._from_op(self.data + other.data, "+", (self, other), (1.0, 1.0))
 
-    def __sub__(self, other: Value | Number) -> Value:
+    def __sub__(self, other: Value | float) -> Value:
         other = _lift(other, "-")
         return Value._from_op(self.data - other.data, "-", (self, other), (1.0, -1.0))
 
-    def __mul__(self, other: Value | Number) -> Value:
+    def __mul__(self, other: Value | float) -> Value:
         other = _lift(other, "*")
         return Value._from_op(self.data * other.data, "*", (self, other), (other.data, self.data))
 
-    def __truediv__(self, other: Value | Number) -> Value:
+    def __truediv__(self, other: Value | float) -> Value:
         other = _lift(other, "/")
         if other.data == 0.0:
             raise ZeroDivisionError("Value division by a Value whose data is 0.0")
@@ -116,7 +114,7 @@ class Value:
             quotient, "/", (self, other), (1.0 / other.data, -quotient / other.data)
         )
 
-    def __pow__(self, exponent: Number) -> Value:
+    def __pow__(self, exponent: float) -> Value:
         n = _as_float(exponent, "the exponent of Value **")
         if self.data < 0.0 and not n.is_integer():
             raise ValueError(
@@ -125,22 +123,22 @@ class Value:
             )
         return Value._from_op(self.data**n, f"**{n:g}", (self,), (n * self.data ** (n - 1),))
 
-    def __radd__(self, other: Number) -> Value:
+    def __radd__(self, other: float) -> Value:
         return _lift(other, "+") + self
 
-    def __rsub__(self, other: Number) -> Value:
+    def __rsub__(self, other: float) -> Value:
         return _lift(other, "-") - self
 
-    def __rmul__(self, other: Number) -> Value:
+    def __rmul__(self, other: float) -> Value:
         return _lift(other, "*") * self
 
-    def __rtruediv__(self, other: Number) -> Value:
+    def __rtruediv__(self, other: float) -> Value:
         return _lift(other, "/") / self
 
     def __neg__(self) -> Value:
         return Value._from_op(-self.data, "neg", (self,), (-1.0,))
 
-    def max(self, other: Value | Number) -> Value:
+    def max(self, other: Value | float) -> Value:
         """max(self, other); the gradient is routed to the larger input (to self on a tie)."""
         other = _lift(other, "max")
         self_wins = self.data >= other.data
