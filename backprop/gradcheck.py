@@ -119,9 +119,12 @@ class GradCheck:
         return self.error <= self.tolerance
 
     def __str__(self) -> str:
-        verdict = "passed" if self.passed else "FAILED"
+        # A passing error is round-off, whose digits differ between machines (BLAS, CPU):
+        # only its bound is printed, so notebook outputs are the same everywhere.
+        if self.passed:
+            return f"gradient check passed: relative error < {self.tolerance:.0e}"
         return (
-            f"gradient check {verdict}: relative error {error_bound(self.error)} "
+            f"gradient check FAILED: relative error {error_bound(self.error)} "
             f"(tolerance {self.tolerance:.0e})"
         )
 

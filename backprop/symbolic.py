@@ -106,3 +106,37 @@ def matmul_gradients(n_out: int, n_in: int, batch: int) -> dict[str, tuple[sp.Ma
     dW = W.applyfunc(lambda w: sp.diff(L, w))
     dX = X.applyfunc(lambda x: sp.diff(L, x))
     return {"dW": (dW, dD * X.T), "dX": (dX, W.T * dD)}
+
+
+def neuron_weight_gradient() -> tuple[sp.Expr, sp.Expr]:
+    """Both sides of dC/dw1 = x1 dC/dz for z = x1 w1 + x2 w2 + b and any cost C(sigma(z)).
+
+    Returns
+    -------
+    direct, factored
+        The derivative of C(sigma(x1 w1 + x2 w2 + b)) with respect to w1, and x1 (which the
+        forward pass provides) times dC/dz evaluated at that z (which the backward pass
+        provides).
+    """
+    x1, x2, w1, w2, b, z = sp.symbols("x_1 x_2 w_1 w_2 b z", real=True)
+    cost = sp.Function("C")
+    pre_activation = x1 * w1 + x2 * w2 + b
+    direct = sp.diff(cost(sigmoid(pre_activation)), w1)
+    dc_dz = sp.diff(cost(sigmoid(z)), z).subs(z, pre_activation)
+    return direct, x1 * dc_dz
+
+
+def hidden_error_term() -> tuple[sp.Expr, sp.Expr]:
+    """Both sides of dC/dz = sigma'(z) [w3 dC/dz' + w4 dC/dz''] for a hidden unit.
+
+    The unit's activation sigma(z) feeds z' = w3 sigma(z) + r' and z'' = w4 sigma(z) + r''
+    (r', r'' stand for everything else those units add up), and the cost C(z', z'') is any
+    differentiable function of the two.
+    """
+    z, w3, w4, r1, r2, u, v = sp.symbols("z w_3 w_4 r' r'' u v", real=True)
+    cost = sp.Function("C")
+    z_next = {u: w3 * sigmoid(z) + r1, v: w4 * sigmoid(z) + r2}
+    direct = sp.diff(cost(z_next[u], z_next[v]), z)
+    dc_du = sp.diff(cost(u, v), u).subs(z_next, simultaneous=True)
+    dc_dv = sp.diff(cost(u, v), v).subs(z_next, simultaneous=True)
+    return direct, sp.diff(sigmoid(z), z) * (w3 * dc_du + w4 * dc_dv)

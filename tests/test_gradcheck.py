@@ -118,3 +118,11 @@ def test_report_line_is_free_of_round_off_digits():
 def test_bad_input_is_named(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_report_prints_the_tolerance_when_passed_and_the_error_when_failed(rng):
+    x = rng.normal(size=4)
+    right = check_gradient(lambda v: float(np.sum(v**2)), x, 2 * x)
+    wrong = check_gradient(lambda v: float(np.sum(v**2)), x, x)
+    assert str(right) == "gradient check passed: relative error < 1e-06"
+    assert str(wrong) == "gradient check FAILED: relative error 0.5 (tolerance 1e-06)"

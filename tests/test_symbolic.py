@@ -132,3 +132,20 @@ def test_matmul_gradient_without_the_transpose_is_wrong():
     dD = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"dD_{i + 1}{j + 1}"))
     X = sp.Matrix(2, 2, lambda i, j: sp.Symbol(f"X_{i + 1}{j + 1}"))
     assert not symbolic.is_identity(elementwise, dD * X)
+
+
+@pytest.mark.ch03
+def test_weight_gradient_is_input_times_error_term():
+    direct, factored = symbolic.neuron_weight_gradient()
+    assert symbolic.is_identity(direct, factored)
+    x1 = next(s for s in factored.free_symbols if s.name == "x_1")
+    x2 = next(s for s in direct.free_symbols if s.name == "x_2")
+    assert not symbolic.is_identity(direct, factored.subs(x1, x2))  # the wrong input
+
+
+@pytest.mark.ch03
+def test_hidden_error_term_sums_over_both_successors():
+    direct, formula = symbolic.hidden_error_term()
+    assert symbolic.is_identity(direct, formula)
+    w4 = next(s for s in formula.free_symbols if s.name == "w_4")
+    assert not symbolic.is_identity(direct, formula.subs(w4, 0) * 1)  # one path dropped

@@ -1,0 +1,106 @@
+"""The error terms dC/dz of a layered network, found two ways, counting multiplications.
+
+A network has layers 1..D of sigmoid-like units. Given the weights W^(l) (shape
+(n_l, n_(l-1))), the slopes f'(z^(l)) fixed by the forward pass, and dC/da at the last layer,
+every error term follows from the recursion
+
+    delta^(D)_j = f'(z^(D)_j) dC/da_j,
+    delta^(l)_j = f'(z^(l)_j) sum_k W^(l+1)_kj delta^(l+1)_k.
+
+:func:`naive_deltas` evaluates it as written, top-down: each delta calls itself for every
+unit of the next layer, so a delta is recomputed once for every path to the output.
+:func:`stored_deltas` runs the same recursion from the output backwards and keeps each
+delta once: that is the backward pass. Both count every multiplication they perform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class MultiplicationCounter:
+    """Multiply two numbers and count how often it was done."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, a: float, b: float) -> float:
+        """Return a * b, counting one multiplication."""
+        self.count += 1
+        return a * b
+
+
+def _check(weights: Sequence[np.ndarray], slopes: Sequence[np.ndarray], dc_da: np.ndarray) -> None:
+    if len(weights) != len(slopes):
+        raise ValueError(f"need one slope vector per layer: {len(weights)} layers, {len(slopes)}")
+    for layer, (W, slope) in enumerate(zip(weights, slopes, strict=True), start=1):
+        if W.ndim != 2 or W.shape[0] != slope.shape[0]:
+            raise ValueError(
+                f"layer {layer}: W of shape {W.shape} does not fit {slope.shape[0]} units"
+            )
+        if layer > 1 and W.shape[1] != weights[layer - 2].shape[0]:
+            raise ValueError(
+                f"layer {layer}: W has {W.shape[1]} inputs, previous layer has "
+                f"{weights[layer - 2].shape[0]} units"
+            )
+    if dc_da.shape != slopes[-1].shape:
+        raise ValueError(f"dC/da must have shape {slopes[-1].shape}, got {dc_da.shape}")
+
+
+def naive_deltas(
+    weights: Sequence[np.ndarray], slopes: Sequence[np.ndarray], dc_da: np.ndarray
+) -> tuple[list[np.ndarray], int]:
+    """All error terms by top-down recursion without storing any; and the multiplications.
+
+    Parameters
+    ----------
+    weights : sequence of arrays
+        W^(1), ..., W^(D); W^(l) has shape (n_l, n_(l-1)). W^(1) is not used by the
+        recursion (nothing is passed back to the inputs) but fixes the layer sizes.
+    slopes : sequence of arrays
+        f'(z^(1)), ..., f'(z^(D)), shapes (n_l,).
+    dc_da : array of shape (n_D,)
+        dC/da at the last layer.
+
+    Returns
+    -------
+    deltas : list of arrays
+        delta^(1), ..., delta^(D).
+    multiplications : int
+    """
+    _check(weights, slopes, dc_da)
+    mul = MultiplicationCounter()
+    last = len(slopes) - 1
+
+    def delta(layer: int, j: int) -> float:
+        if layer == last:
+            return mul(slopes[layer][j], dc_da[j])
+        total = 0.0
+        for k in range(slopes[layer + 1].shape[0]):
+            total += mul(weights[layer + 1][k, j], delta(layer + 1, k))
+        return mul(slopes[layer][j], total)
+
+    deltas = [np.array([delta(layer, j) for j in range(len(s))]) for layer, s in enumerate(slopes)]
+    return deltas, mul.count
+
+
+def stored_deltas(
+    weights: Sequence[np.ndarray], slopes: Sequence[np.ndarray], dc_da: np.ndarray
+) -> tuple[list[np.ndarray], int]:
+    """All error terms by the backward pass, each computed once; and the multiplications.
+
+    Same parameters and results as :func:`naive_deltas`.
+    """
+    _check(weights, slopes, dc_da)
+    mul = MultiplicationCounter()
+    deltas: list[np.ndarray] = [np.empty(0)] * len(slopes)
+    deltas[-1] = np.array([mul(s, g) for s, g in zip(slopes[-1], dc_da, strict=True)])
+    for layer in range(len(slopes) - 2, -1, -1):
+        W, upstream = weights[layer + 1], deltas[layer + 1]
+        sums = [
+            sum(mul(W[k, j], upstream[k]) for k in range(len(upstream))) for j in range(W.shape[1])
+        ]
+        deltas[layer] = np.array([mul(s, t) for s, t in zip(slopes[layer], sums, strict=True)])
+    return deltas, mul.count
