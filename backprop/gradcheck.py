@@ -167,6 +167,57 @@ def check_gradient(
     return GradCheck(analytic_arr, numeric, relative_error(analytic_arr, numeric), tolerance)
 
 
+def check_module(
+    module: object,
+    x: np.ndarray,
+    rng: np.random.Generator,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> dict[str, GradCheck]:
+    """Check a module's ``backward`` and parameter gradients against central differences.
+
+    The module is anything with ``forward(x)``, ``backward(grad_out)``, ``parameters()`` and
+    ``gradients()`` (the layers of :mod:`backprop.layers`). The loss is
+    L = sum(upstream * forward(x)) with a random ``upstream``, so dL/d(output) = upstream.
+
+    Returns
+    -------
+    dict
+        ``"input"`` for dL/dx, then ``"param 0"``, ``"param 1"``, ... in the order of
+        ``parameters()``; each a :class:`GradCheck`.
+    """
+    x = np.array(x, dtype=np.float64)
+    upstream = rng.normal(size=np.shape(module.forward(x)))
+
+    def loss() -> float:
+        return float(np.sum(module.forward(x) * upstream))
+
+    grad_in = module.backward(upstream)
+    analytic = [g.copy() for g in module.gradients()]
+    reports = {
+        "input": check_gradient(
+            lambda x_: _with_value(x, x_, loss), x.copy(), grad_in, tolerance=tolerance
+        )
+    }
+    for i, (param, grad) in enumerate(zip(module.parameters(), analytic, strict=True)):
+        reports[f"param {i}"] = check_gradient(
+            lambda p_, param=param: _with_value(param, p_, loss),
+            param.copy(),
+            grad,
+            tolerance=tolerance,
+        )
+    return reports
+
+
+def _with_value(target: np.ndarray, value: np.ndarray, f: Callable[[], float]) -> float:
+    """Evaluate f() with ``target`` temporarily holding ``value``, then restore it."""
+    saved = target.copy()
+    target[...] = value
+    try:
+        return f()
+    finally:
+        target[...] = saved
+
+
 def error_bound(error: float) -> str:
     """A relative error as text that does not depend on round-off digits.
 

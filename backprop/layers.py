@@ -29,9 +29,17 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "mse",
+    "sigmoid",
     "softmax",
     "softmax_cross_entropy",
 ]
+
+
+def sigmoid(z: ArrayLike) -> np.ndarray:
+    """Sigmoid 1 / (1 + e^-z), element by element, without overflow for any finite z."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))  # exp of a negative number only
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 class Module(ABC):
@@ -156,9 +164,7 @@ class Sigmoid(_Activation):
     """Sigmoid: a = 1 / (1 + e^-z); backward multiplies by a (1 - a)."""
 
     def _apply(self, z: np.ndarray) -> np.ndarray:
-        # exp of a negative number only: no overflow for large |z|
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        return sigmoid(z)
 
     def _derivative(self) -> np.ndarray:
         return self._output * (1.0 - self._output)

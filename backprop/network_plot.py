@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from backprop.plot import EDGE_COLOR
+from backprop.plot import EDGE_COLOR, INPUT_FILL, NODE_FILL, OUTLINE_COLOR
 
 Unit = tuple[int, int]  # (layer, index in the layer); layer 0 holds the inputs
 Edge = tuple[int, int, int]  # (layer, unit it feeds, unit of layer - 1 it comes from)
@@ -83,8 +83,8 @@ def draw_network(
                 where = 0.3 + 0.4 * k / max(layer_sizes[layer] - 1, 1)
                 _draw_arrow(ax, start, end, edge_text.get(edge), where, reverse, fontsize - 1)
     for unit, (x, y) in positions.items():
-        fill = unit_colors.get(unit, "#e3f2fd" if unit[0] == 0 else "#fff8e1")
-        ax.add_patch(Circle((x, y), _RADIUS, facecolor=fill, edgecolor="#37474f", zorder=2))
+        fill = unit_colors.get(unit, INPUT_FILL if unit[0] == 0 else NODE_FILL)
+        ax.add_patch(Circle((x, y), _RADIUS, facecolor=fill, edgecolor=OUTLINE_COLOR, zorder=2))
         if unit in unit_text:
             ax.text(x, y, unit_text[unit], ha="center", va="center", fontsize=fontsize, zorder=3)
     width = (len(layer_sizes) - 1) * _LAYER_STEP

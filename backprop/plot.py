@@ -17,6 +17,9 @@ from backprop.scalar import Value, topological_order
 VALUE_COLOR = "#1b5e20"
 GRAD_COLOR = "#c62828"
 EDGE_COLOR = "#607d8b"
+INPUT_FILL = "#e3f2fd"  # leaves and inputs
+NODE_FILL = "#fff8e1"  # computed nodes and units
+OUTLINE_COLOR = "#37474f"
 OP_SYMBOLS = {"*": "×", "-": "−", "/": "÷", "neg": "−x", "sigmoid": "σ", "relu": "ReLU"}
 
 _COLUMN_STEP = 2.2
@@ -171,8 +174,8 @@ def _draw_box(
             _BOX_WIDTH,
             _BOX_HEIGHT,
             boxstyle="round,pad=0.02,rounding_size=0.12",
-            facecolor="#e3f2fd" if leaf else "#fff8e1",
-            edgecolor="#37474f",
+            facecolor=INPUT_FILL if leaf else NODE_FILL,
+            edgecolor=OUTLINE_COLOR,
             linewidth=1.0,
             zorder=2,
         )

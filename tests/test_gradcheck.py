@@ -9,6 +9,7 @@ from autograd import grad as autograd_grad
 
 from backprop.gradcheck import (
     check_gradient,
+    check_module,
     derivative,
     error_bound,
     gradient,
@@ -126,3 +127,31 @@ def test_report_prints_the_tolerance_when_passed_and_the_error_when_failed(rng):
     wrong = check_gradient(lambda v: float(np.sum(v**2)), x, x)
     assert str(right) == "gradient check passed: relative error < 1e-06"
     assert str(wrong) == "gradient check FAILED: relative error 0.5 (tolerance 1e-06)"
+
+
+class _ForgetsTheTranspose:
+    """y = x W^T whose backward wrongly returns grad_out W^T (a square W hides the shape)."""
+
+    def __init__(self, rng):
+        self.W = rng.normal(size=(3, 3))
+        self.dW = np.zeros_like(self.W)
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W.T
+
+    def backward(self, grad_out):
+        self.dW = grad_out.T @ self.x
+        return grad_out @ self.W.T  # should be grad_out @ self.W
+
+    def parameters(self):
+        return [self.W]
+
+    def gradients(self):
+        return [self.dW]
+
+
+def test_check_module_flags_a_wrong_backward_and_passes_the_right_parameter_gradient(rng):
+    reports = check_module(_ForgetsTheTranspose(rng), rng.normal(size=(4, 3)), rng)
+    assert not reports["input"].passed
+    assert reports["param 0"].passed
