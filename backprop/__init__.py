@@ -4,8 +4,16 @@ Modules, one concept each:
 
 - :mod:`backprop.scalar`: ``Value``, a scalar reverse-mode autodiff engine.
 - :mod:`backprop.gradcheck`: central differences and the book's relative error.
-- :mod:`backprop.symbolic`: the SymPy derivations the chapters display.
-- :mod:`backprop.plot`: drawings of computational graphs.
+- :mod:`backprop.symbolic`, :mod:`backprop.symbolic_matrix`: the SymPy derivations the
+  chapters display (scalar ones; matrix and batch ones).
+- :mod:`backprop.activations`: f and f' for sigmoid, tanh and ReLU.
+- :mod:`backprop.layers`, :mod:`backprop.losses`: layers as modules, and the losses.
+- :mod:`backprop.assembly`: one example's gradients, by loops and by matrix products.
+- :mod:`backprop.network`: a whole MLP as ``forward_pass`` and ``backward_pass`` on batches.
+- :mod:`backprop.recursion`: error terms computed naively and stored, with counted cost.
+- :mod:`backprop.validation`: checks on input arrays.
+- :mod:`backprop.plot`, :mod:`backprop.network_plot`: drawings of graphs and networks.
+- :mod:`backprop.source`: the package's own code, shown in the book.
 """
 
 from backprop.scalar import Value

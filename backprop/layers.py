@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backprop.activations import sigmoid
 from backprop.losses import mse, softmax, softmax_cross_entropy
 from backprop.validation import as_batch, as_finite_array, check_same_shape
 
@@ -33,13 +34,6 @@ __all__ = [
     "softmax",
     "softmax_cross_entropy",
 ]
-
-
-def sigmoid(z: ArrayLike) -> np.ndarray:
-    """Sigmoid 1 / (1 + e^-z), element by element, without overflow for any finite z."""
-    z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))  # exp of a negative number only
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 class Module(ABC):

@@ -95,3 +95,14 @@ def test_code_fits_the_page(path):
         if len(line) > 88
     ]
     assert long_lines == []
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_nbval_markers_are_lines_of_their_own(path):
+    """nbval only honours `# NBVAL_IGNORE_OUTPUT` alone on its line; the next line says why."""
+    for cell in code_cells(load(path)):
+        lines = "".join(cell["source"]).splitlines()
+        for number, line in enumerate(lines):
+            if "NBVAL_" in line:
+                assert line.strip() == "# NBVAL_IGNORE_OUTPUT", line
+                assert lines[number + 1].startswith("# "), "say why the output may differ"

@@ -1,0 +1,74 @@
+"""Activation functions a = f(z) and their derivatives f'(z), as NumPy functions.
+
+The layer modules (:mod:`backprop.layers`) and the functional networks of chapters 5 and 6
+(:mod:`backprop.assembly`, :mod:`backprop.network`) take their activations from this one
+table, so that every implementation in the book applies the same f and the same f'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "ACTIVATIONS",
+    "activation_pair",
+    "relu",
+    "relu_derivative",
+    "sigmoid",
+    "sigmoid_derivative",
+    "tanh_derivative",
+]
+
+
+def sigmoid(z: ArrayLike) -> np.ndarray:
+    """Sigmoid 1 / (1 + e^-z), element by element, without overflow for any finite z."""
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))  # exp of a negative number only
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_derivative(z: ArrayLike) -> np.ndarray:
+    """sigma'(z) = sigma(z) (1 - sigma(z)), at most 1/4 (at z = 0)."""
+    s = sigmoid(z)
+    return s * (1.0 - s)
+
+
+def tanh_derivative(z: ArrayLike) -> np.ndarray:
+    """tanh'(z) = 1 - tanh(z)^2."""
+    return 1.0 - np.tanh(z) ** 2
+
+
+def relu(z: ArrayLike) -> np.ndarray:
+    """ReLU max(z, 0)."""
+    return np.maximum(np.asarray(z, dtype=np.float64), 0.0)
+
+
+def relu_derivative(z: ArrayLike) -> np.ndarray:
+    """1 where z > 0, else 0 (at the kink z = 0 the value 0 is chosen, as in PyTorch)."""
+    return (np.asarray(z) > 0).astype(np.float64)
+
+
+Function = Callable[[ArrayLike], np.ndarray]
+
+#: name -> (f, f'), both taking the pre-activation z.
+ACTIVATIONS: dict[str, tuple[Function, Function]] = {
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (np.tanh, tanh_derivative),
+    "relu": (relu, relu_derivative),
+}
+
+
+def activation_pair(name: str) -> tuple[Function, Function]:
+    """Return (f, f') for an activation named in :data:`ACTIVATIONS`.
+
+    Raises
+    ------
+    ValueError
+        If the name is not one of the table's.
+    """
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {name!r}")
+    return ACTIVATIONS[name]

@@ -1,0 +1,276 @@
+"""Chapters 5 and 6: one example's gradients (loops, matrices) and the batched MLP.
+
+The oracle is HIPS autograd, differentiating a loss written here independently of the
+package; central differences are a second oracle for one case.
+"""
+
+import re
+
+import autograd.numpy as anp
+import numpy as np
+import pytest
+from autograd import elementwise_grad, grad
+
+from backprop import gradcheck as gc
+from backprop.activations import ACTIVATIONS, activation_pair, sigmoid
+from backprop.assembly import gradients_by_loops, gradients_by_matrices
+from backprop.layers import Linear, ReLU, Sequential, Sigmoid, Tanh, softmax_cross_entropy
+from backprop.network import backward_pass, check_mlp, forward_pass, init_mlp
+
+HIDDEN = {
+    "sigmoid": lambda z: 1 / (1 + anp.exp(-z)),
+    "tanh": anp.tanh,
+    "relu": lambda z: anp.maximum(z, 0.0),
+}
+MODULES = {"sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU}
+
+# (widths, batch size m, bias, activation): a batch of one, a hidden width of one, no hidden
+# layer with two classes, and a deep network.
+CASES = [
+    ((3, 4, 2), 5, True, "sigmoid"),
+    ((3, 4, 2), 1, True, "tanh"),
+    ((5, 1, 3), 4, True, "sigmoid"),
+    ((5, 1, 3), 3, False, "relu"),
+    ((2, 2), 6, True, "sigmoid"),
+    ((2, 2), 1, False, "tanh"),
+    ((4, 6, 6, 6, 6, 6, 3), 7, True, "tanh"),
+    ((4, 6, 6, 6, 6, 6, 3), 2, False, "relu"),
+    ((6, 3, 5, 4), 8, True, "relu"),
+]
+IDS = [f"{'-'.join(map(str, w))}_m{m}_{'bias' if b else 'nobias'}_{f}" for w, m, b, f in CASES]
+
+# The package and autograd do the same float64 arithmetic up to the order of summation, so
+# they agree to within a few units of round-off; 1e-10 relative leaves a wide margin and
+# still catches any wrong formula (errors then are of order 1).
+RTOL, ATOL = 1e-10, 1e-12
+
+
+def reference_loss(params, X, Y, activation, bias):
+    """Mean softmax cross-entropy of the MLP, in autograd.numpy, sharing no code with backprop."""
+    a = X
+    for number, layer in enumerate(params):
+        W, b = layer if bias else (layer[0], 0.0)
+        z = anp.dot(a, W.T) + b
+        a = HIDDEN[activation](z) if number < len(params) - 1 else z
+    shifted = a - anp.max(a, axis=1, keepdims=True)
+    log_p = shifted - anp.log(anp.sum(anp.exp(shifted), axis=1, keepdims=True))
+    return -anp.sum(Y * log_p) / X.shape[0]
+
+
+def make_case(widths, m, bias, rng):
+    weights, biases = init_mlp(widths, rng, bias=bias)
+    X = rng.normal(size=(m, widths[0]))
+    labels = rng.integers(widths[-1], size=m)
+    return weights, biases, X, labels
+
+
+def autograd_gradients(weights, biases, X, labels, activation):
+    bias = biases is not None
+    params = (
+        [(W, b) for W, b in zip(weights, biases, strict=True)] if bias else [(W,) for W in weights]
+    )
+    Y = np.eye(weights[-1].shape[0])[labels]
+    g = grad(reference_loss)(params, X, Y, activation, bias)
+    return [layer[0] for layer in g], ([layer[1] for layer in g] if bias else None)
+
+
+def assert_all_close(ours, theirs):
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
+def test_batched_gradients_match_autograd(widths, m, bias, activation, rng):
+    weights, biases, X, labels = make_case(widths, m, bias, rng)
+    loss, Z, A = forward_pass(X, labels, weights, biases, activation)
+    dW, db = backward_pass(labels, weights, Z, A, activation, bias=bias)
+    ref_dW, ref_db = autograd_gradients(weights, biases, X, labels, activation)
+    Y = np.eye(widths[-1])[labels]
+    params = (
+        [(W, b) for W, b in zip(weights, biases, strict=True)] if bias else [(W,) for W in weights]
+    )
+    assert loss == pytest.approx(reference_loss(params, X, Y, activation, bias), rel=1e-12)
+    assert_all_close(dW, ref_dW)
+    if bias:
+        assert_all_close(db, ref_db)
+    else:
+        assert db is None
+
+
+@pytest.mark.ch05
+@pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
+def test_per_example_loops_and_matrices_match_autograd(widths, m, bias, activation, rng):
+    weights, biases, X, labels = make_case(widths, 1, bias, rng)
+    ref_dW, ref_db = autograd_gradients(weights, biases, X, labels, activation)
+    for implementation in (gradients_by_loops, gradients_by_matrices):
+        dW, db = implementation(X[0], int(labels[0]), weights, biases, activation)
+        assert_all_close(dW, ref_dW)
+        if bias:
+            assert_all_close(db, ref_db)
+        else:
+            assert db is None
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
+def test_batch_gradient_is_the_mean_of_per_example_gradients(widths, m, bias, activation, rng):
+    weights, biases, X, labels = make_case(widths, m, bias, rng)
+    loss, Z, A = forward_pass(X, labels, weights, biases, activation)
+    dW, db = backward_pass(labels, weights, Z, A, activation, bias=bias)
+    per_example = [
+        gradients_by_loops(X[n], labels[n], weights, biases, activation) for n in range(m)
+    ]
+    mean_dW = [sum(g[0][layer] for g in per_example) / m for layer in range(len(weights))]
+    assert_all_close(dW, mean_dW)
+    if bias:
+        mean_db = [sum(g[1][layer] for g in per_example) / m for layer in range(len(weights))]
+        assert_all_close(db, mean_db)
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize("bias", [True, False])
+def test_batched_gradients_match_central_differences(bias, rng):
+    weights, biases, X, labels = make_case((4, 5, 3, 3), 6, bias, rng)
+    loss, Z, A = forward_pass(X, labels, weights, biases, "tanh")
+    dW, db = backward_pass(labels, weights, Z, A, "tanh", bias=bias)
+    for layer in range(3):
+
+        def loss_of_weight(W, layer=layer):
+            return forward_pass(
+                X, labels, weights[:layer] + [W] + weights[layer + 1 :], biases, "tanh"
+            )[0]
+
+        assert gc.check_gradient(loss_of_weight, weights[layer], dW[layer]).passed
+        if bias:
+
+            def loss_of_bias(b, layer=layer):
+                new = biases[:layer] + [b] + biases[layer + 1 :]
+                return forward_pass(X, labels, weights, new, "tanh")[0]
+
+            assert gc.check_gradient(loss_of_bias, biases[layer], db[layer]).passed
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
+def test_batched_gradients_match_the_layer_modules(widths, m, bias, activation, rng):
+    weights, biases, X, labels = make_case(widths, m, bias, rng)
+    modules = []
+    for layer, W in enumerate(weights):
+        linear = Linear(W.shape[1], W.shape[0], rng, bias=bias)
+        linear.W[...] = W
+        if bias:
+            linear.b[...] = biases[layer]
+        modules += [linear] if layer == len(weights) - 1 else [linear, MODULES[activation]()]
+    net = Sequential(*modules)
+    module_loss, dlogits = softmax_cross_entropy(net.forward(X), labels)
+    net.backward(dlogits)
+    loss, Z, A = forward_pass(X, labels, weights, biases, activation)
+    dW, db = backward_pass(labels, weights, Z, A, activation, bias=bias)
+    assert loss == pytest.approx(module_loss, rel=1e-12)
+    linears = [module for module in net if isinstance(module, Linear)]
+    assert_all_close(dW, [linear.dW for linear in linears])
+    if bias:
+        assert_all_close(db, [linear.db for linear in linears])
+
+
+@pytest.mark.ch06
+def test_one_hot_labels_give_the_same_result_as_indices(rng):
+    weights, biases, X, labels = make_case((3, 4, 3), 5, True, rng)
+    Y = np.eye(3)[labels]
+    by_index = forward_pass(X, labels, weights, biases)
+    by_rows = forward_pass(X, Y, weights, biases)
+    assert by_index[0] == by_rows[0]
+    assert_all_close(
+        backward_pass(labels, weights, *by_index[1:])[0], backward_pass(Y, weights, *by_rows[1:])[0]
+    )
+    assert_all_close(
+        gradients_by_loops(X[0], labels[0], weights, biases)[0],
+        gradients_by_loops(X[0], Y[0], weights, biases)[0],
+    )
+
+
+@pytest.mark.ch06
+def test_the_forward_pass_keeps_every_layer(rng):
+    weights, biases, X, labels = make_case((3, 4, 5, 2), 6, True, rng)
+    loss, Z, A = forward_pass(X, labels, weights, biases, "sigmoid")
+    assert sorted(Z) == [1, 2, 3] and sorted(A) == [0, 1, 2, 3]
+    assert np.array_equal(A[0], X)
+    assert [Z[layer].shape for layer in (1, 2, 3)] == [(6, 4), (6, 5), (6, 2)]
+    np.testing.assert_allclose(A[3].sum(axis=1), 1.0, rtol=1e-14)  # softmax rows
+    np.testing.assert_allclose(A[1], 1 / (1 + np.exp(-Z[1])), rtol=1e-14)
+
+
+def message(*parts):
+    return ".*".join(re.escape(str(part)) for part in parts)
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize(
+    ("weights", "biases", "expected"),
+    [
+        (
+            [np.ones((4, 3)), np.ones((2, 5))],
+            None,
+            message("W^(2)", "(n_2, 4)", "W^(1)", "(4, 3)", "got (2, 5)"),
+        ),
+        (
+            [np.ones((4, 3)), np.ones((2, 4))],
+            [np.ones(4), np.ones(3)],
+            message("b^(2)", "(2,)", "(3,)"),
+        ),
+        ([np.ones((4, 3)), np.ones((2, 4))], [np.ones(4)], message("2 weights", "1 biases")),
+        ([np.ones((4, 3)), np.ones((1, 4))], None, message("at least 2 outputs", "(1, 4)")),
+        ([np.ones(3)], None, message("2-D", "(3,)")),
+        ([], None, "at least one weight matrix"),
+    ],
+    ids=["weights-do-not-chain", "bias-shape", "bias-count", "one-output", "1-D", "empty"],
+)
+def test_bad_parameters_are_refused_with_their_shapes(weights, biases, expected):
+    with pytest.raises(ValueError, match=expected):
+        check_mlp(weights, biases)
+    with pytest.raises(ValueError, match=expected):
+        forward_pass(np.ones((2, 3)), [0, 1], weights, biases)
+
+
+@pytest.mark.ch06
+def test_bad_inputs_are_refused(rng):
+    weights, biases = init_mlp((3, 4, 2), rng)
+    with pytest.raises(ValueError, match=message("X", "(batch, 3)", "(5, 4)")):
+        forward_pass(np.ones((5, 4)), np.zeros(5, dtype=int), weights, biases)
+    with pytest.raises(ValueError, match=message("X", "(batch, 3)", "(3,)")):
+        forward_pass(np.ones(3), np.zeros(1, dtype=int), weights, biases)
+    with pytest.raises(ValueError, match="X must be finite, got NaN"):
+        forward_pass(np.array([[1.0, np.nan, 0.0]]), [0], weights, biases)
+    with pytest.raises(ValueError, match=message("labels", "(2,)", "(3,)")):
+        forward_pass(np.ones((2, 3)), np.zeros(3, dtype=int), weights, biases)
+    with pytest.raises(ValueError, match=message("[0, 2)", "got 2")):
+        forward_pass(np.ones((2, 3)), np.array([0, 2]), weights, biases)
+    with pytest.raises(ValueError, match=message("x", "(3,)", "(4,)")):
+        gradients_by_loops(np.ones(4), 0, weights, biases)
+    with pytest.raises(ValueError, match=message("x", "(3,)", "(4,)")):
+        gradients_by_matrices(np.ones(4), 0, weights, biases)
+    with pytest.raises(ValueError, match=message("activation", "'softplus'")):
+        forward_pass(np.ones((2, 3)), [0, 1], weights, biases, activation="softplus")
+    with pytest.raises(ValueError, match=message("widths", "[3, 0, 2]")):
+        init_mlp((3, 0, 2), rng)
+    with pytest.raises(ValueError, match=message("widths", "[3]")):
+        init_mlp((3,), rng)
+
+
+@pytest.mark.ch05
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_derivatives_match_autograd(name, rng):
+    f, f_prime = activation_pair(name)
+    z = rng.normal(size=50)
+    z = z[np.abs(z) > 1e-3]  # away from ReLU's kink
+    np.testing.assert_allclose(f(z), HIDDEN[name](z), rtol=1e-14)
+    np.testing.assert_allclose(f_prime(z), elementwise_grad(HIDDEN[name])(z), rtol=1e-12)
+
+
+@pytest.mark.ch05
+def test_sigmoid_is_finite_far_out():
+    assert sigmoid(np.array([-1000.0, 1000.0])).tolist() == [0.0, 1.0]
+    assert ACTIVATIONS["sigmoid"][1](np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.25, 0.0]
