@@ -10,9 +10,12 @@ Modules, one concept each:
 - :mod:`backprop.layers`, :mod:`backprop.losses`: layers as modules, and the losses.
 - :mod:`backprop.assembly`: one example's gradients, by loops and by matrix products.
 - :mod:`backprop.network`: a whole MLP as ``forward_pass`` and ``backward_pass`` on batches.
+- :mod:`backprop.optim`: SGD with momentum and a training loop.
+- :mod:`backprop.data`: the spiral and scikit-learn's handwritten digits, split and scaled.
 - :mod:`backprop.recursion`: error terms computed naively and stored, with counted cost.
 - :mod:`backprop.validation`: checks on input arrays.
-- :mod:`backprop.plot`, :mod:`backprop.network_plot`: drawings of graphs and networks.
+- :mod:`backprop.plot`, :mod:`backprop.network_plot`, :mod:`backprop.plot_training`:
+  drawings of graphs and networks; figures of training.
 - :mod:`backprop.source`: the package's own code, shown in the book.
 """
 

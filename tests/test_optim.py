@@ -1,0 +1,168 @@
+"""backprop.optim: SGD steps against hand computation, and training runs that must succeed."""
+
+import numpy as np
+import pytest
+
+from backprop.data import load_digits_split, spiral
+from backprop.layers import Linear, ReLU, Sequential
+from backprop.optim import SGD, History, accuracy, predict, train
+from backprop.plot_training import confusion_matrix
+
+pytestmark = pytest.mark.ch07
+
+
+class Fixed(Sequential):
+    """One parameter array whose gradient is set by hand, so the update can be predicted."""
+
+    def __init__(self, theta):
+        super().__init__()
+        self.theta, self.grad = theta, np.zeros_like(theta)
+
+    def parameters(self):
+        return [self.theta]
+
+    def gradients(self):
+        return [self.grad]
+
+
+def test_one_sgd_step_is_theta_minus_lr_times_gradient():
+    model = Fixed(np.array([1.0, -2.0, 0.5]))
+    model.grad = np.array([0.5, 0.25, -1.0])
+    SGD(model, lr=0.1).step()
+    # 1 - 0.1 * 0.5, -2 - 0.1 * 0.25, 0.5 + 0.1 * 1
+    np.testing.assert_allclose(model.theta, [0.95, -2.025, 0.6], rtol=1e-15)
+
+
+def test_momentum_steps_accumulate_velocity():
+    model = Fixed(np.array([0.0]))
+    optimizer = SGD(model, lr=0.5, momentum=0.9)
+    for g in [1.0, 1.0, -2.0]:
+        model.grad = np.array([g])
+        optimizer.step()
+    # v: 1, 1.9, -0.29; theta: -0.5, -1.45, -1.305
+    np.testing.assert_allclose(model.theta, [-1.305], rtol=1e-14)
+
+
+def test_sgd_updates_a_sequential_in_place(rng):
+    net = Sequential(Linear(3, 2, rng))
+    W = net[0].W
+    before = W.copy()
+    net.forward(rng.normal(size=(4, 3)))
+    net.backward(np.ones((4, 2)))
+    SGD(net, lr=0.1).step()
+    assert net[0].W is W
+    np.testing.assert_allclose(W, before - 0.1 * net[0].dW, rtol=1e-15)
+
+
+def spiral_run(seed):
+    rng = np.random.default_rng(seed)
+    X, labels = spiral(3, 100, 0.2, rng)
+    net = Sequential(Linear(2, 100, rng), ReLU(), Linear(100, 3, rng))
+    history = train(net, X, labels, epochs=200, batch_size=32, lr=0.1, momentum=0.9, rng=rng)
+    return history, net, X, labels
+
+
+def test_training_on_the_spiral_lowers_the_loss_and_learns_it():
+    history, net, X, labels = spiral_run(2026)
+    loss = np.array(history.loss)
+    assert loss[0] > 0.5 and loss[-1] < 0.1
+    # not every epoch improves (SGD is noisy), but each block of 20 epochs does, on average
+    block_means = loss.reshape(10, 20).mean(axis=1)
+    assert np.all(np.diff(block_means) < 0)
+    assert history.accuracy[-1] >= 0.97  # chapter 7 reports 99.3% with this setting
+    assert accuracy(net, X, labels) == history.accuracy[-1]
+
+
+def test_the_same_seed_gives_the_same_run():
+    first, second = spiral_run(11)[0], spiral_run(11)[0]
+    assert first.loss == second.loss and first.accuracy == second.accuracy
+
+
+def test_a_linear_classifier_cannot_learn_the_spiral(rng):
+    X, labels = spiral(3, 100, 0.2, rng)
+    linear = Sequential(Linear(2, 3, rng))
+    history = train(linear, X, labels, epochs=200, batch_size=32, lr=0.5, momentum=0.9, rng=rng)
+    assert history.accuracy[-1] < 0.65
+
+
+def test_the_digits_network_reaches_the_chapters_accuracy():
+    rng = np.random.default_rng(7)
+    digits = load_digits_split(0.25, rng)
+    net = Sequential(Linear(64, 64, rng), ReLU(), Linear(64, 10, rng))
+    history = train(
+        net,
+        digits.X_train,
+        digits.labels_train,
+        epochs=30,
+        batch_size=32,
+        lr=0.05,
+        momentum=0.9,
+        rng=rng,
+        test=(digits.X_test, digits.labels_test),
+    )
+    assert len(history.test_accuracy) == 30
+    assert history.test_accuracy[-1] >= 0.96  # chapter 7: 97.8% (another seed here)
+    assert history.accuracy[-1] == 1.0
+
+
+def test_predict_and_confusion_matrix():
+    net = Sequential(Linear(2, 3, np.random.default_rng(0), bias=False))
+    net[0].W[...] = [[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]
+    X = np.array([[2.0, 0.0], [0.0, 2.0], [-1.0, -1.0], [0.0, 3.0]])
+    assert predict(net, X).tolist() == [0, 1, 2, 1]
+    counts = confusion_matrix([0, 1, 2, 2], predict(net, X), classes=3)
+    assert counts.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+    assert accuracy(net, X, [0, 1, 2, 2]) == 0.75
+
+
+def test_printed_summary_every_k_epochs(rng, capsys):
+    X, labels = spiral(2, 10, 0.1, rng)
+    train(
+        Sequential(Linear(2, 2, rng)),
+        X,
+        labels,
+        epochs=4,
+        batch_size=5,
+        lr=0.1,
+        rng=rng,
+        print_every=2,
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines] == ["2", "4"]
+
+
+@pytest.mark.parametrize(
+    ("X", "labels", "match"),
+    [
+        (np.zeros((0, 2)), np.zeros(0, dtype=int), r"shape \(n, features\) with n >= 1"),
+        (np.zeros((4, 2)), np.zeros(3, dtype=int), "X has 4 rows but labels has 3 entries"),
+        (np.zeros((2, 2)), np.array([0, -1]), "class indices >= 0, got -1"),
+        (np.zeros((2, 2)), np.array([0, 2]), r"class indices in \[0, 2\), got 2"),
+        (np.zeros((2, 2)), np.array([0.0, 1.0]), "1-D integer class indices"),
+        (np.array([[0.0, np.nan]]), np.array([0]), "X must be finite, got NaN"),
+    ],
+    ids=["empty", "lengths", "negative", "too-large", "float-labels", "nan"],
+)
+def test_bad_training_data_is_refused(X, labels, match, rng):
+    with pytest.raises(ValueError, match=match):
+        train(Sequential(Linear(2, 2, rng)), X, labels, epochs=1, batch_size=2, lr=0.1, rng=rng)
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        (dict(epochs=0), "epochs must be a positive int, got 0"),
+        (dict(batch_size=0), "batch_size must be a positive int, got 0"),
+        (dict(lr=-0.1), "lr must be a positive number, got -0.1"),
+        (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),
+    ],
+)
+def test_bad_settings_are_refused(settings, match, rng):
+    X, labels = spiral(2, 5, 0.1, rng)
+    arguments = dict(epochs=1, batch_size=2, lr=0.1, rng=rng) | settings
+    with pytest.raises(ValueError, match=match):
+        train(Sequential(Linear(2, 2, rng)), X, labels, **arguments)
+
+
+def test_history_starts_empty():
+    assert History() == History([], [], [])
