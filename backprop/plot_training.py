@@ -143,6 +143,7 @@ def plot_images(
     title: str = "",
 ) -> plt.Figure:
     """A grid of grey-scale images, each captioned "true t, predicted p"."""
+    columns = max(1, min(columns, len(images)))
     rows = max(1, -(-len(images) // columns))
     fig, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.35 * rows + 0.4))
     for ax in np.ravel(axes):

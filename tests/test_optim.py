@@ -168,3 +168,15 @@ def test_bad_settings_are_refused(settings, match, rng):
 
 def test_history_starts_empty():
     assert History() == History([], [], [])
+
+
+def test_image_grid_copes_with_no_images_and_with_few():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from backprop.plot_training import plot_images
+
+    assert len(plot_images([], [], [], columns=8).axes) == 1
+    fig = plot_images([np.zeros((8, 8))] * 3, [1, 2, 3], [1, 2, 4], columns=8)
+    assert len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes][2] == "true 3\npred. 4"
