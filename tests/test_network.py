@@ -64,14 +64,17 @@ def make_case(widths, m, bias, rng):
     return weights, biases, X, labels
 
 
+def as_params(weights, biases):
+    """The parameters as reference_loss takes them: (W, b) per layer, or (W,) without bias."""
+    if biases is None:
+        return [(W,) for W in weights]
+    return list(zip(weights, biases, strict=True))
+
+
 def autograd_gradients(weights, biases, X, labels, activation):
-    bias = biases is not None
-    params = (
-        [(W, b) for W, b in zip(weights, biases, strict=True)] if bias else [(W,) for W in weights]
-    )
     Y = np.eye(weights[-1].shape[0])[labels]
-    g = grad(reference_loss)(params, X, Y, activation, bias)
-    return [layer[0] for layer in g], ([layer[1] for layer in g] if bias else None)
+    g = grad(reference_loss)(as_params(weights, biases), X, Y, activation, biases is not None)
+    return [layer[0] for layer in g], ([layer[1] for layer in g] if biases is not None else None)
 
 
 def assert_all_close(ours, theirs):
@@ -81,37 +84,36 @@ def assert_all_close(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
+def assert_same_gradients(ours, theirs):
+    """Both (dW, db) pairs agree; db is None on both sides for a network without biases."""
+    assert_all_close(ours[0], theirs[0])
+    if theirs[1] is None:
+        assert ours[1] is None
+    else:
+        assert_all_close(ours[1], theirs[1])
+
+
 @pytest.mark.ch06
 @pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
 def test_batched_gradients_match_autograd(widths, m, bias, activation, rng):
     weights, biases, X, labels = make_case(widths, m, bias, rng)
     loss, Z, A = forward_pass(X, labels, weights, biases, activation)
     dW, db = backward_pass(labels, weights, Z, A, activation, bias=bias)
-    ref_dW, ref_db = autograd_gradients(weights, biases, X, labels, activation)
+    reference = autograd_gradients(weights, biases, X, labels, activation)
     Y = np.eye(widths[-1])[labels]
-    params = (
-        [(W, b) for W, b in zip(weights, biases, strict=True)] if bias else [(W,) for W in weights]
-    )
-    assert loss == pytest.approx(reference_loss(params, X, Y, activation, bias), rel=1e-12)
-    assert_all_close(dW, ref_dW)
-    if bias:
-        assert_all_close(db, ref_db)
-    else:
-        assert db is None
+    expected_loss = reference_loss(as_params(weights, biases), X, Y, activation, bias)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    assert_same_gradients((dW, db), reference)
 
 
 @pytest.mark.ch05
 @pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
 def test_per_example_loops_and_matrices_match_autograd(widths, m, bias, activation, rng):
     weights, biases, X, labels = make_case(widths, 1, bias, rng)
-    ref_dW, ref_db = autograd_gradients(weights, biases, X, labels, activation)
+    reference = autograd_gradients(weights, biases, X, labels, activation)
     for implementation in (gradients_by_loops, gradients_by_matrices):
-        dW, db = implementation(X[0], int(labels[0]), weights, biases, activation)
-        assert_all_close(dW, ref_dW)
-        if bias:
-            assert_all_close(db, ref_db)
-        else:
-            assert db is None
+        ours = implementation(X[0], int(labels[0]), weights, biases, activation)
+        assert_same_gradients(ours, reference)
 
 
 @pytest.mark.ch06
