@@ -19,6 +19,13 @@ def test_softmax_jacobian(c):
 
 
 @pytest.mark.ch05
+def test_softmax_jacobian_without_the_outer_product_is_caught():
+    direct, _ = sm.softmax_jacobian(3)
+    a = sm.softmax(sm.symbol_vector("z", 3))
+    assert not is_identity(direct, sp.diag(*a))  # diag(a) alone: the -a a^T forgotten
+
+
+@pytest.mark.ch05
 def test_softmax_jacobian_numerically_at_a_point(rng):
     direct, _ = sm.softmax_jacobian(3)
     z = sm.symbol_vector("z", 3)
@@ -68,8 +75,14 @@ def test_layer_gradients(n_out, n_in):
 
 @pytest.mark.ch05
 def test_layer_gradient_with_a_transpose_slip_is_caught():
-    direct, formula = sm.layer_gradients(2, 2)["W"]
+    gradients = sm.layer_gradients(2, 2)  # square, so that the slips have the right shape
+    direct, formula = gradients["W"]
     assert not is_identity(direct, formula.T)  # a delta^T instead of delta a^T
+    direct, _ = gradients["a"]
+    delta = gradients["b"][1]
+    W = sm.symbol_matrix("W", 2, 2)
+    assert is_identity(direct, W.T * delta)
+    assert not is_identity(direct, W * delta)  # W delta instead of W^T delta
 
 
 @pytest.mark.ch05
@@ -115,9 +128,10 @@ def test_batch_output_error_is_a_minus_y_over_m(labels, c):
 
 
 @pytest.mark.ch06
-def test_batch_output_error_without_the_mean_is_caught():
-    direct, formula = sm.batch_output_error([0, 2], 3)
-    assert not is_identity(direct, 2 * formula)  # (A - Y) without the 1/m
+@pytest.mark.parametrize(("labels", "c"), [([0, 2], 3), ([1, 1], 2)])
+def test_batch_output_error_without_the_mean_is_caught(labels, c):
+    direct, formula = sm.batch_output_error(labels, c)
+    assert not is_identity(direct, len(labels) * formula)  # (A - Y) without the 1/m
 
 
 @pytest.mark.ch06
