@@ -23,9 +23,18 @@ __all__ = [
 ]
 
 
+def _floats(z: ArrayLike) -> np.ndarray:
+    """Return z as floats: float32 and float64 stay as they are, the rest become float64."""
+    z = np.asarray(z)
+    return z if z.dtype in (np.float32, np.float64) else z.astype(np.float64)
+
+
 def sigmoid(z: ArrayLike) -> np.ndarray:
-    """Sigmoid 1 / (1 + e^-z), element by element, without overflow for any finite z."""
-    z = np.asarray(z, dtype=np.float64)
+    """Sigmoid 1 / (1 + e^-z), element by element, without overflow for any finite z.
+
+    Like every function here, it computes in the input's precision (float32 or float64).
+    """
+    z = _floats(z)
     e = np.exp(-np.abs(z))  # exp of a negative number only
     return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -38,17 +47,18 @@ def sigmoid_derivative(z: ArrayLike) -> np.ndarray:
 
 def tanh_derivative(z: ArrayLike) -> np.ndarray:
     """tanh'(z) = 1 - tanh(z)^2."""
-    return 1.0 - np.tanh(z) ** 2
+    return 1.0 - np.tanh(_floats(z)) ** 2
 
 
 def relu(z: ArrayLike) -> np.ndarray:
     """ReLU max(z, 0)."""
-    return np.maximum(np.asarray(z, dtype=np.float64), 0.0)
+    return np.maximum(_floats(z), 0.0)
 
 
 def relu_derivative(z: ArrayLike) -> np.ndarray:
     """1 where z > 0, else 0 (at the kink z = 0 the value 0 is chosen, as in PyTorch)."""
-    return (np.asarray(z) > 0).astype(np.float64)
+    z = _floats(z)
+    return (z > 0).astype(z.dtype)
 
 
 Function = Callable[[ArrayLike], np.ndarray]

@@ -23,9 +23,27 @@ def softmax(logits: ArrayLike) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    shifted = z - z.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+def _are_class_indices(labels: ArrayLike) -> bool:
+    y = np.asarray(labels)
+    return y.ndim == 1 and y.dtype.kind in "iu"  # signed or unsigned ints, not bool ("b")
+
+
+def class_indices(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
+    """Return integer labels of shape (batch,), each checked to lie in [0, classes).
+
+    Raises
+    ------
+    ValueError
+        If the shape or the range of an index is wrong.
+    """
+    y = np.asarray(labels)
+    if y.shape != (batch,):
+        expected = f"({batch},)"
+        raise ValueError(f"labels must have shape {expected} to match logits, got {y.shape}")
+    if y.min() < 0 or y.max() >= classes:
+        bad = int(y[(y < 0) | (y >= classes)][0])
+        raise ValueError(f"labels must be class indices in [0, {classes}), got {bad}")
+    return y
 
 
 def one_hot_rows(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
@@ -40,14 +58,8 @@ def one_hot_rows(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
         If the shape, the range of an index or a row's sum is wrong.
     """
     y = np.asarray(labels)
-    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and y.dtype != bool:
-        if y.shape[0] != batch:
-            expected = f"({batch},)"
-            raise ValueError(f"labels must have shape {expected} to match logits, got {y.shape}")
-        if y.min() < 0 or y.max() >= classes:
-            bad = int(y[(y < 0) | (y >= classes)][0])
-            raise ValueError(f"labels must be class indices in [0, {classes}), got {bad}")
-        return np.eye(classes)[y]
+    if _are_class_indices(y):
+        return np.eye(classes)[class_indices(y, batch, classes)]
     if y.ndim == 1:
         raise TypeError(f"1-D labels must be integer class indices, got dtype {y.dtype}")
     rows = as_finite_array(y, "labels")
@@ -81,10 +93,43 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
         expected = "(batch, classes) with classes >= 2"
         raise ValueError(f"logits must have shape {expected}, got {z.shape}")
     m, classes = z.shape
-    y = one_hot_rows(labels, m, classes)
-    log_a = _log_softmax(z)
-    loss = -float(np.sum(y * log_a)) / m + 0.0  # + 0.0 turns -0.0 into 0.0
-    return loss, (np.exp(log_a) - y) / m
+    if _are_class_indices(labels):
+        return cross_entropy_of_indices(z, class_indices(labels, m, classes))
+    y = one_hot_rows(labels, m, classes).astype(z.dtype, copy=False)
+    shifted, a, log_total = _softmax_parts(z)
+    loss = float((y * (log_total - shifted)).sum()) / m
+    a -= y
+    a /= m
+    return loss + 0.0, a  # + 0.0 turns -0.0 into 0.0
+
+
+def cross_entropy_of_indices(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """:func:`softmax_cross_entropy` for logits and class indices that are already checked.
+
+    ``z`` must be a finite float array of shape (m, c) and ``y`` ints in [0, c) of shape (m,):
+    nothing is checked. The training loop checks all its data once and then calls this for
+    every batch.
+    """
+    m = len(z)
+    shifted, a, log_total = _softmax_parts(z)
+    rows = np.arange(m)
+    loss = float((log_total[:, 0] - shifted[rows, y]).sum()) / m
+    a[rows, y] -= 1.0  # a - y, without building the one-hot rows
+    a /= m
+    return loss + 0.0, a
+
+
+def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return shifted = z - max z, a = softmax(z) and ln(sum e^shifted), row by row.
+
+    ln a = shifted - ln(sum e^shifted); subtracting the largest logit first keeps every
+    exponent at most 0, so logits of any size give finite probabilities.
+    """
+    shifted = z - z.max(axis=1, keepdims=True)
+    a = np.exp(shifted)
+    total = a.sum(axis=1, keepdims=True)
+    a /= total
+    return shifted, a, np.log(total)
 
 
 def mse(predictions: ArrayLike, targets: ArrayLike) -> tuple[float, np.ndarray]:

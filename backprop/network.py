@@ -34,7 +34,9 @@ def init_mlp(
     Entries are uniform in ±1/sqrt(n_(l-1)), as :class:`backprop.layers.Linear` draws them.
     Returns ``(weights, biases)``; ``biases`` is None when ``bias`` is False.
     """
-    if len(widths) < 2 or any(not isinstance(n, int | np.integer) or n < 1 for n in widths):
+    if len(widths) < 2 or any(
+        isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in widths
+    ):
         raise ValueError(f"widths must be at least two positive ints, got {list(widths)}")
     weights, biases = [], []
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from backprop.layers import Module
-from backprop.losses import softmax_cross_entropy
+from backprop.losses import class_indices, cross_entropy_of_indices, softmax_cross_entropy
 from backprop.validation import as_finite_array
 
 
@@ -45,13 +45,57 @@ class SGD:
         self.velocities = [np.zeros_like(p) for p in model.parameters()]
 
     def step(self) -> None:
-        """One step: v <- mu v + g, then theta <- theta - eta v, for every parameter in place."""
+        """One step: v <- mu v + g, then theta <- theta - eta v, for every parameter in place.
+
+        Without momentum v is g itself, so the step is theta <- theta - eta g.
+        """
         for theta, g, v in zip(
             self.model.parameters(), self.model.gradients(), self.velocities, strict=True
         ):
-            v *= self.momentum
-            v += g
-            theta -= self.lr * v
+            if self.momentum:
+                v *= self.momentum
+                v += g
+                g = v
+            theta -= self.lr * g
+
+
+def train_step(
+    model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike, *, check_input: bool = True
+) -> float:
+    """One step on one batch: forward, softmax cross-entropy, backward, update; the loss.
+
+    dL/dX is not computed: no parameter needs it.
+
+    Parameters
+    ----------
+    model : Module
+        The network; its output is the logits.
+    optimizer : SGD
+        Updates ``model``'s parameters with the gradients of this batch.
+    X : array of shape (batch, features)
+        The batch, in the model's dtype.
+    labels : array of ints of shape (batch,)
+        Class indices.
+    check_input : bool
+        With False, X and labels are trusted, as scikit-learn's ``check_input=False`` does:
+        no check for shape, dtype, NaN or label range. :func:`train` checks all its data
+        once and then steps without checks, which matters for small networks, where the
+        checks would cost about a tenth of a step. Do not pass False with data that no one
+        has checked.
+
+    Returns
+    -------
+    float
+        The batch's mean loss before the update.
+    """
+    if check_input:
+        loss, dlogits = softmax_cross_entropy(model.forward(X), labels)
+        model.backward(dlogits, input_grad=False)
+    else:
+        loss, dlogits = cross_entropy_of_indices(model._forward(X), labels)
+        model._backward(dlogits, False)
+    optimizer.step()
+    return loss
 
 
 @dataclass
@@ -101,6 +145,10 @@ def train(
     """
     X = _training_inputs(X)
     y = _training_labels(labels, len(X))
+    # Everything the batches will need is checked here, once, so that each step can skip
+    # its checks: X's width and dtype against the model, and the labels against its outputs.
+    X = model._check_input(X)
+    class_indices(y, len(y), model.forward(X[:1]).shape[-1])
     for name, count in (("epochs", epochs), ("batch_size", batch_size)):
         if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
             raise ValueError(f"train {name} must be a positive int, got {count!r}")
@@ -110,9 +158,7 @@ def train(
         order = rng.permutation(len(X))
         for start in range(0, len(X), batch_size):
             batch = order[start : start + batch_size]
-            _, dlogits = softmax_cross_entropy(model.forward(X[batch]), y[batch])
-            model.backward(dlogits)
-            optimizer.step()
+            train_step(model, optimizer, X[batch], y[batch], check_input=False)
         logits = model.forward(X)
         history.loss.append(softmax_cross_entropy(logits, y)[0])
         history.accuracy.append(float(np.mean(np.argmax(logits, axis=1) == y)))

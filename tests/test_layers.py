@@ -178,7 +178,7 @@ def test_mse_matches_autograd(rng):
         (
             lambda r: Linear(3, 2, r).forward(np.array([["a", "b", "c"]])),
             TypeError,
-            r"must hold real numbers \(float or int\), got dtype <U1",
+            r"must hold real numbers \(float32, float64 or int\), got dtype <U1",
         ),
         (
             lambda r: softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3])),
