@@ -213,7 +213,7 @@ class Linear(Module):
 class _Activation(Module):
     """An element-by-element function a = f(z); backward multiplies by f'(z).
 
-    It computes in the input's dtype and keeps only what its derivative needs.
+    It computes in the input's dtype (float32 or float64).
     """
 
     def __repr__(self) -> str:

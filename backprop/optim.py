@@ -80,8 +80,8 @@ def train_step(
         With False, X and labels are trusted, as scikit-learn's ``check_input=False`` does:
         no check for shape, dtype, NaN or label range. :func:`train` checks all its data
         once and then steps without checks, which matters for small networks, where the
-        checks would cost about a tenth of a step. Do not pass False with data that no one
-        has checked.
+        checks cost a fifth to a third of a step (chapter 9). Do not pass False with data
+        that no one has checked.
 
     Returns
     -------
