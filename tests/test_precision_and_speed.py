@@ -235,3 +235,29 @@ def test_a_million_node_chain_back_propagates():
         y = y.relu()
     y.backward()
     assert x.grad == 1.0
+
+
+def test_sequential_checks_its_input_once_not_per_module(rng):
+    class CountingTanh(Tanh):
+        checks = 0
+
+        def _check_input(self, x):
+            CountingTanh.checks += 1
+            return super()._check_input(x)
+
+    model = Sequential(Linear(3, 4, rng), CountingTanh(), Linear(4, 2, rng), CountingTanh())
+    model.forward(np.ones((2, 3)))
+    model.backward(np.ones((2, 2)))
+    assert CountingTanh.checks == 0  # the first module checked; the rest trust it
+    CountingTanh().forward(np.ones(3))
+    assert CountingTanh.checks == 1  # a module used on its own checks its input
+
+
+def test_train_refuses_data_of_the_wrong_dtype_before_any_step(rng):
+    model = mlp(rng)  # float64
+    before = [p.copy() for p in model.parameters()]
+    X = np.ones((6, 5), np.float32)
+    with pytest.raises(TypeError, match="input must have dtype float64, got float32"):
+        train(model, X, np.zeros(6, dtype=int), epochs=1, batch_size=2, lr=0.1, rng=rng)
+    for p, b in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, b)
