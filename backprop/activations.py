@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike
 
 __all__ = [
     "ACTIVATIONS",
+    "Function",
     "activation_pair",
     "relu",
     "relu_derivative",
@@ -61,6 +62,7 @@ def relu_derivative(z: ArrayLike) -> np.ndarray:
     return (z > 0).astype(z.dtype)
 
 
+#: An activation f or its derivative f': an array of pre-activations z in, an array out.
 Function = Callable[[ArrayLike], np.ndarray]
 
 #: name -> (f, f'), both taking the pre-activation z.

@@ -186,16 +186,21 @@ class Linear(Module):
         return (*self._require_forward().shape[:-1], self.n_out)
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
-        """Return z = x W^T + b; the bias is added in place, into the product's fresh array."""
+        """Return z = x W^T + b (the bias added in place, into the product)."""
         self._input = x
         z = x @ self.W.T
         if self.b is not None:
             z += self.b
         return z
 
-    def _backward(self, grad: np.ndarray, input_grad: bool) -> np.ndarray | None:
-        """Store dW = grad^T x and db = column sums of grad; return grad W if asked for."""
-        rows_out, rows_in = grad.reshape(-1, self.n_out), self._input.reshape(-1, self.n_in)
+    def _backward(
+        self,
+        grad: np.ndarray,
+        input_grad: bool,
+    ) -> np.ndarray | None:
+        """Store dW = grad^T x and db = column sums of grad; return grad W."""
+        rows_out = grad.reshape(-1, self.n_out)
+        rows_in = self._input.reshape(-1, self.n_in)
         self.dW = rows_out.T @ rows_in
         if self.b is not None:
             self.db = rows_out.sum(axis=0)

@@ -49,9 +49,8 @@ class SGD:
 
         Without momentum v is g itself, so the step is theta <- theta - eta g.
         """
-        for theta, g, v in zip(
-            self.model.parameters(), self.model.gradients(), self.velocities, strict=True
-        ):
+        params, grads = self.model.parameters(), self.model.gradients()
+        for theta, g, v in zip(params, grads, self.velocities, strict=True):
             if self.momentum:
                 v *= self.momentum
                 v += g

@@ -47,7 +47,7 @@ def forgotten_accumulation(labels, weights, Z, A, activation="sigmoid") -> list[
     dW = {l: np.zeros_like(W[l]) for l in W}
     for l in W:
         for n in range(m):
-            dW[l] = np.outer(Delta[l][n], A[l - 1][n])  # `=` where `+=` belongs
+            dW[l] = np.outer(Delta[l][n], A[l - 1][n])  # `=`, not `+=`
     return [dW[l] for l in W]
 
 
@@ -74,7 +74,7 @@ def wrong_layer_slope(labels, weights, Z, A, activation="sigmoid") -> list[np.nd
     W, L, f_prime, Y, m = _setup(labels, weights, A, activation)
     Delta = {L: (A[L] - Y) / m}
     for l in range(L - 1, 0, -1):
-        Delta[l] = (Delta[l + 1] @ W[l + 1]) * f_prime(Z[l + 1])  # should be Z[l]
+        Delta[l] = (Delta[l + 1] @ W[l + 1]) * f_prime(Z[l + 1])
     return [Delta[l].T @ A[l - 1] for l in W]
 
 

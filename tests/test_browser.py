@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
+from toc import toc_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("BACKPROP_BOOK_CHROMIUM", "/usr/bin/chromium")
@@ -41,14 +41,6 @@ CHROMIUM_FLAGS = [
     "--disable-quic",
     "--no-first-run",
 ]
-
-
-def toc_pages() -> list[str]:
-    """The pages of `_toc.yml`, in reading order, as paths of built HTML files."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    files = [toc["root"]]
-    files += [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
-    return [f"{name}.html" for name in files]
 
 
 def missing_browser() -> str | None:
@@ -80,8 +72,9 @@ def browser():
 class PageVisit:
     """One page opened with the network cut off, and everything it reported while loading."""
 
-    def __init__(self, browser, url: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, url: str, viewport: tuple[int, int] = (1280, 900)) -> None:
+        width, height = viewport
+        self.context = browser.new_context(viewport={"width": width, "height": height})
         self.blocked: list[str] = []
         self.failed: list[str] = []
         self.errors: list[str] = []
@@ -192,3 +185,67 @@ def test_search_works_offline(browser, built_html):
     found = {Path(href.split("?")[0].split("#")[0]).stem for href in hrefs}
     assert expected <= found, f"search for 'sigmoid' found {sorted(found)}"
     assert visit.blocked == []
+
+
+# A laptop and a phone, in CSS pixels. The book's narrowest laptop layout is at 1200-1280 px
+# (both sidebars shown); below 1200 px the right-hand sidebar folds away.
+VIEWPORTS = {"laptop": (1280, 800), "phone": (390, 844)}
+
+# What is wider than the box it sits in. `fits` is false for a display equation wider
+# than its own box; `scrolls` says whether that box scrolls sideways (overflow-x auto or
+# scroll) instead of cutting the equation off. `inColumn` is false for a box that reaches
+# past the article's column. A code box is a <pre> (code cells and their printed output).
+MEASURE_LAYOUT = """() => {
+    const column = document.querySelector('article.bd-article').getBoundingClientRect();
+    const scrolls = box => ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+    const inColumn = box => {
+        const r = box.getBoundingClientRect();
+        return r.left >= column.left - 1 && r.right <= column.right + 1;
+    };
+    const equations = Array.from(document.querySelectorAll('mjx-container[display="true"]'))
+        .map(box => ({
+            text: box.closest('.math').textContent.trim().slice(0, 60),
+            width: Math.round(box.querySelector('mjx-math').getBoundingClientRect().width),
+            box: box.clientWidth,
+            fits: box.scrollWidth <= box.clientWidth + 1,
+            scrolls: scrolls(box),
+            inColumn: inColumn(box),
+        }));
+    const code = Array.from(document.querySelectorAll('article.bd-article pre'))
+        .map(box => ({
+            text: box.textContent.split('\\n').reduce((a, b) => a.length >= b.length ? a : b)
+                .slice(0, 60),
+            width: box.scrollWidth,
+            box: box.clientWidth,
+            fits: box.scrollWidth <= box.clientWidth + 1,
+            scrolls: scrolls(box),
+            inColumn: inColumn(box),
+        }));
+    const page = document.documentElement;
+    return {pageOverflow: page.scrollWidth - page.clientWidth, equations, code};
+}"""
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+@pytest.mark.parametrize("page_path", toc_pages())
+def test_nothing_is_wider_than_its_column(browser, built_html, page_path, viewport):
+    """No sideways scrolling of the page; equations and code stay inside the column.
+
+    At a laptop's width every display equation and every line of code fits its box. At a
+    phone's width a long equation or code line may scroll sideways inside its own box,
+    never past the column and never cut off.
+    """
+    visit = PageVisit(browser, (built_html / page_path).as_uri(), VIEWPORTS[viewport])
+    try:
+        math_report(visit.page)  # waits until MathJax has typeset the page
+        layout = visit.page.evaluate(MEASURE_LAYOUT)
+    finally:
+        visit.close()
+    assert layout["pageOverflow"] <= 0, "the page scrolls sideways"
+    boxes = layout["equations"] + layout["code"]
+    assert [box for box in boxes if not box["inColumn"]] == []
+    if viewport == "laptop":
+        assert [box for box in boxes if not box["fits"]] == []
+    else:
+        assert [box for box in boxes if not (box["fits"] or box["scrolls"])] == []
