@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from backprop.validation import as_count, check_generator
+
 
 def spiral(
     classes: int, points_per_class: int, noise: float, rng: np.random.Generator
@@ -27,9 +29,9 @@ def spiral(
     X, labels
         X of shape (K N, 2) and integer labels of shape (K N,), arm by arm.
     """
-    for name, count, least in (("classes", classes, 2), ("points_per_class", points_per_class, 1)):
-        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < least:
-            raise ValueError(f"spiral {name} must be an int >= {least}, got {count!r}")
+    classes = as_count(classes, "spiral classes", least=2)
+    points_per_class = as_count(points_per_class, "spiral points_per_class")
+    check_generator(rng, "spiral rng")
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"spiral noise must be a finite number >= 0, got {noise!r}")
     radius = np.tile(np.linspace(0.0, 1.0, points_per_class), classes)

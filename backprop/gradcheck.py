@@ -1,4 +1,4 @@
-"""Numerical gradients by central differences, and the relative error the book uses.
+"""Central-difference gradients and the book's relative error (chapters 1 and 8).
 
 The central difference
 
@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from backprop.validation import check_finite
 
 DEFAULT_STEP = 1e-6
 DEFAULT_TOLERANCE = 1e-6
@@ -44,7 +46,7 @@ def derivative(f: Callable[[float], float], x: float, h: float = DEFAULT_STEP) -
     """
     _check_step(h)
     x = float(x)
-    return (float(f(x + h)) - float(f(x - h))) / (2.0 * h)
+    return (_scalar(f(x + h)) - _scalar(f(x - h))) / (2.0 * h)
 
 
 def gradient(
@@ -75,9 +77,9 @@ def gradient(
     for index in np.ndindex(x.shape):
         original = x[index]
         x[index] = original + h
-        f_plus = float(f(x))
+        f_plus = _scalar(f(x))
         x[index] = original - h
-        f_minus = float(f(x))
+        f_minus = _scalar(f(x))
         x[index] = original
         grad[index] = (f_plus - f_minus) / (2.0 * h)
     return grad
@@ -193,8 +195,11 @@ def check_directional(
         )
     u = rng.standard_normal(x.shape)
     u /= np.linalg.norm(u)
-    numeric = _with_value(x, x + h * u, lambda: f(x)) - _with_value(x, x - h * u, lambda: f(x))
-    numeric = np.asarray(numeric / (2.0 * h))
+
+    def f_at(point: np.ndarray) -> float:
+        return _with_value(x, point, lambda: _scalar(f(x)))
+
+    numeric = np.asarray((f_at(x + h * u) - f_at(x - h * u)) / (2.0 * h))
     along = np.asarray(np.sum(analytic_arr * u))
     return GradCheck(along, numeric, relative_error(along, numeric), tolerance)
 
@@ -208,7 +213,7 @@ def check_module(
     """Check a module's ``backward`` and parameter gradients against central differences.
 
     The module is anything with ``forward(x)``, ``backward(grad_out)``, ``parameters()`` and
-    ``gradients()`` (the layers of :mod:`backprop.layers`). The loss is
+    ``gradients()`` (the layers of :mod:`backprop.nn`). The loss is
     L = sum(upstream * forward(x)) with a random ``upstream``, so dL/d(output) = upstream.
 
     Returns
@@ -271,11 +276,27 @@ def _check_step(h: float) -> None:
 
 
 def _check_float_array(x: object, caller: str) -> None:
+    """Refuse anything but a finite float64 array as the point of a gradient check."""
     if not isinstance(x, np.ndarray):
         raise TypeError(f"{caller} expects a numpy.ndarray, got {type(x).__name__}")
-    if not np.issubdtype(x.dtype, np.floating):
-        raise ValueError(
-            f"{caller} expects a floating-point array (float64 for checks), got dtype {x.dtype}"
+    if x.dtype != np.float64:
+        why = (
+            f": in float32 a step of h = {DEFAULT_STEP:g} is lost in the rounding of the "
+            "function's values (about 1e-7 relative), so even a correct gradient fails"
+            if x.dtype == np.float32
+            else ""
         )
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{caller} expects finite values, got NaN or inf in x")
+        raise TypeError(
+            f"{caller} expects x of dtype float64, got {x.dtype}{why}; pass x.astype(np.float64)"
+        )
+    check_finite(x, f"{caller}'s x")
+
+
+def _scalar(value: object) -> float:
+    """The value of the function being differentiated, which must be one number."""
+    if np.ndim(value) != 0:
+        raise TypeError(
+            "the function must return a scalar (the loss), got an array of shape "
+            f"{np.shape(value)}; reduce it first, e.g. with np.sum"
+        )
+    return float(value)

@@ -1,4 +1,4 @@
-"""Gradient descent for the layer modules: an SGD optimiser and a training loop.
+"""Gradient descent for the layer modules: an SGD optimiser and a training loop (chapter 7).
 
 One step of gradient descent with learning rate eta (``lr``) and momentum mu is, for every
 parameter theta with gradient g = dL/dtheta from the last backward pass,
@@ -11,14 +11,21 @@ loop draws mini-batches from a seeded ``rng``, so a run can be repeated exactly.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backprop.layers import Module
-from backprop.losses import class_indices, cross_entropy_of_indices, softmax_cross_entropy
-from backprop.validation import as_finite_array
+from backprop.nn import Module, softmax_cross_entropy
+from backprop.validation import (
+    NotFiniteError,
+    as_count,
+    as_finite_array,
+    as_labels,
+    as_positive_number,
+    check_generator,
+)
 
 
 class SGD:
@@ -37,12 +44,19 @@ class SGD:
     def __init__(self, model: Module, lr: float, momentum: float = 0.0):
         if not isinstance(model, Module):
             raise TypeError(f"SGD needs a Module, got {type(model).__name__}")
-        if not (np.isfinite(lr) and lr > 0):
-            raise ValueError(f"SGD lr must be a positive number, got {lr!r}")
+        self.lr = as_positive_number(lr, "SGD lr")
+        if isinstance(momentum, bool) or not isinstance(momentum, int | float):
+            raise TypeError(f"SGD momentum must be a number, got {momentum!r}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"SGD momentum must be in [0, 1), got {momentum!r}")
-        self.model, self.lr, self.momentum = model, float(lr), float(momentum)
-        self.velocities = [np.zeros_like(p) for p in model.parameters()]
+        params, grads = model.parameters(), model.gradients()
+        if [p.shape for p in params] != [g.shape for g in grads]:
+            raise ValueError(
+                f"SGD needs one gradient per parameter, of its shape: {model!r} has "
+                f"parameters {[p.shape for p in params]}, gradients {[g.shape for g in grads]}"
+            )
+        self.model, self.momentum = model, float(momentum)
+        self.velocities = [np.zeros_like(p) for p in params]
 
     def step(self) -> None:
         """One step: v <- mu v + g, then theta <- theta - eta v, for every parameter in place.
@@ -58,41 +72,39 @@ class SGD:
             theta -= self.lr * g
 
 
-def train_step(
-    model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike, *, check_input: bool = True
-) -> float:
+def train_step(model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike) -> float:
     """One step on one batch: forward, softmax cross-entropy, backward, update; the loss.
 
-    dL/dX is not computed: no parameter needs it.
+    The model and the loss check what they are given, as they always do (the check is a
+    small part of a step: see chapter 9). A loss that is not finite raises before anything
+    is updated, so the parameters stay as they were.
 
     Parameters
     ----------
     model : Module
-        The network; its output is the logits.
+        The network; its output is the logits. dL/dX is computed unless
+        ``model.needs_input_grad`` is False (:func:`train` sets it so).
     optimizer : SGD
         Updates ``model``'s parameters with the gradients of this batch.
     X : array of shape (batch, features)
         The batch, in the model's dtype.
     labels : array of ints of shape (batch,)
         Class indices.
-    check_input : bool
-        With False, X and labels are trusted, as scikit-learn's ``check_input=False`` does:
-        no check for shape, dtype, NaN or label range. :func:`train` checks all its data
-        once and then steps without checks, which matters for small networks, where the
-        checks cost a fifth to a third of a step (chapter 9). Do not pass False with data
-        that no one has checked.
 
     Returns
     -------
     float
         The batch's mean loss before the update.
+
+    Raises
+    ------
+    NotFiniteError
+        If the logits or the loss are not finite (the parameters are left as they were).
     """
-    if check_input:
-        loss, dlogits = softmax_cross_entropy(model.forward(X), labels)
-        model.backward(dlogits, input_grad=False)
-    else:
-        loss, dlogits = cross_entropy_of_indices(model._forward(X), labels)
-        model._backward(dlogits, False)
+    loss, dlogits = softmax_cross_entropy(model.forward(X), labels)
+    if not math.isfinite(loss):
+        raise NotFiniteError(f"the loss must be finite, got {loss}")
+    model.backward(dlogits)
     optimizer.step()
     return loss
 
@@ -107,13 +119,20 @@ class History:
 
 
 def predict(model: Module, X: ArrayLike) -> np.ndarray:
-    """The class with the largest logit, for each row of X."""
+    """The class with the largest logit, for each row of X of shape (n, features)."""
+    X = _as_rows(X, "predict X", _dtype_of(model))
     return np.argmax(model.forward(X), axis=1)
 
 
 def accuracy(model: Module, X: ArrayLike, labels: ArrayLike) -> float:
-    """The fraction of rows of X whose predicted class equals the label."""
-    return float(np.mean(predict(model, X) == np.asarray(labels)))
+    """The fraction of rows of X whose predicted class equals the label.
+
+    ``labels`` must be class indices of shape (n,), one per row of X.
+    """
+    X = _as_rows(X, "accuracy X", _dtype_of(model))
+    logits = model.forward(X)
+    y = as_labels(labels, len(X), logits.shape[1], "accuracy labels")
+    return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
 def train(
@@ -134,37 +153,57 @@ def train(
     Each epoch shuffles the rows with ``rng`` and takes one SGD step per batch of
     ``batch_size`` rows (the last batch may be smaller). After each epoch the loss and
     accuracy on all the training data (and the accuracy on ``test = (X_test, labels_test)``)
-    are recorded; with ``print_every = k`` a one-line summary is printed every k epochs.
+    are recorded in evaluation mode; with ``print_every = k`` a one-line summary is
+    printed every k epochs. dL/dX is never computed: no parameter needs it.
 
     Raises
     ------
-    ValueError
-        If the data are empty, X and labels differ in length, a label is not a class of the
-        model's output, or a setting is out of range.
+    TypeError, ValueError
+        Before the first step, if the data are empty, X and labels differ in length, a
+        label is not a class of the model's output, or a setting is out of range.
+    FloatingPointError
+        If the loss stops being finite (the learning rate is usually too large). Training
+        stops at that step, before its update: the parameters are those after the last
+        finite step.
     """
-    X = _training_inputs(X)
-    y = _training_labels(labels, len(X))
-    # Everything the batches will need is checked here, once, so that each step can skip
-    # its checks: X's width and dtype against the model, and the labels against its outputs.
-    X = model._check_input(X)
-    class_indices(y, len(y), model.forward(X[:1]).shape[-1])
-    for name, count in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
-            raise ValueError(f"train {name} must be a positive int, got {count!r}")
+    check_generator(rng, "train rng")
+    epochs, batch_size = as_count(epochs, "train epochs"), as_count(batch_size, "batch_size")
+    print_every = as_count(print_every, "train print_every", least=0)
+    dtype = _dtype_of(model)
+    X = _as_rows(X, "train X", dtype)
+    y = as_labels(labels, len(X), model.forward(X[:1]).shape[-1], "train labels")
+    if test is not None:
+        X_test = _as_rows(test[0], "train test X", dtype)
+        y_test = as_labels(test[1], len(X_test), model.forward(X_test[:1]).shape[-1])
     optimizer = SGD(model, lr, momentum)
     history = History()
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(X))
-        for start in range(0, len(X), batch_size):
-            batch = order[start : start + batch_size]
-            train_step(model, optimizer, X[batch], y[batch], check_input=False)
-        logits = model.forward(X)
-        history.loss.append(softmax_cross_entropy(logits, y)[0])
-        history.accuracy.append(float(np.mean(np.argmax(logits, axis=1) == y)))
-        if test is not None:
-            history.test_accuracy.append(accuracy(model, *test))
-        if print_every and epoch % print_every == 0:
-            print(_summary(epoch, history))
+    was_training, needed_input_grad = model.training, model.needs_input_grad
+    model.needs_input_grad = False
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            order = rng.permutation(len(X))
+            for start in range(0, len(X), batch_size):
+                batch = order[start : start + batch_size]
+                try:
+                    train_step(model, optimizer, X[batch], y[batch])
+                except NotFiniteError as error:
+                    raise FloatingPointError(
+                        f"training diverged in epoch {epoch}: {error}. Training stopped "
+                        "before this step's update; the learning rate "
+                        f"lr={optimizer.lr:g} may be too large"
+                    ) from error
+            model.eval()
+            logits = model.forward(X)
+            history.loss.append(softmax_cross_entropy(logits, y)[0])
+            history.accuracy.append(float(np.mean(np.argmax(logits, axis=1) == y)))
+            if test is not None:
+                history.test_accuracy.append(accuracy(model, X_test, y_test))
+            if print_every and epoch % print_every == 0:
+                print(_summary(epoch, history))
+    finally:
+        model.train(was_training)
+        model.needs_input_grad = needed_input_grad
     return history
 
 
@@ -175,19 +214,14 @@ def _summary(epoch: int, history: History) -> str:
     return line
 
 
-def _training_inputs(X: ArrayLike) -> np.ndarray:
-    X = as_finite_array(X, "X")
+def _dtype_of(model: Module) -> np.dtype | None:
+    """The dtype of the model's first parameter, which integer inputs are converted to."""
+    return next((p.dtype for p in model.parameters()), None)
+
+
+def _as_rows(X: ArrayLike, name: str, dtype: np.dtype | None = None) -> np.ndarray:
+    """X as a finite float array of shape (n, features), n >= 1 (integers become ``dtype``)."""
+    X = as_finite_array(X, name, dtype)
     if X.ndim != 2 or X.shape[0] == 0:
-        raise ValueError(f"X must have shape (n, features) with n >= 1, got {X.shape}")
+        raise ValueError(f"{name} must have shape (n, features) with n >= 1, got {X.shape}")
     return X
-
-
-def _training_labels(labels: ArrayLike, n: int) -> np.ndarray:
-    y = np.asarray(labels)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be 1-D integer class indices, got {y.dtype} {y.shape}")
-    if len(y) != n:
-        raise ValueError(f"X has {n} rows but labels has {len(y)} entries")
-    if y.min() < 0:
-        raise ValueError(f"labels must be class indices >= 0, got {int(y.min())}")
-    return y

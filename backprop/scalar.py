@@ -1,4 +1,4 @@
-"""A scalar reverse-mode automatic-differentiation engine.
+"""A scalar reverse-mode automatic-differentiation engine (chapters 1 and 2).
 
 Every arithmetic operation on :class:`Value` objects records a node of a
 computational graph. Each node keeps its parents and, computed during the
@@ -114,12 +114,21 @@ class Value:
 
     def __pow__(self, exponent: float) -> Value:
         n = _as_float(exponent, "the exponent of Value **")
-        if self.data < 0.0 and not n.is_integer():
+        x = self.data
+        if x < 0.0 and not n.is_integer():
             raise ValueError(
-                f"Value ** {n:g} needs a non-negative base for a non-integer exponent, "
-                f"got {self.data:g}"
+                f"Value ** {n:g} needs a non-negative base for a non-integer exponent, got {x:g}"
             )
-        return _unary(self.data**n, f"**{n:g}", self, n * self.data ** (n - 1))
+        if x == 0.0 and n < 1.0 and n != 0.0:
+            infinite = f"0 ** {n:g} itself" if n < 0 else f"its derivative {n:g} x ** {n - 1:g}"
+            raise ValueError(f"Value ** {n:g} at x = 0: {infinite} is infinite there")
+        try:
+            power = x**n
+        except OverflowError:
+            raise OverflowError(
+                f"Value ** {n:g} of {x:g} overflows a float (largest about 1.8e308)"
+            ) from None
+        return _unary(power, f"**{n:g}", self, 0.0 if n == 0.0 else n * x ** (n - 1))
 
     def __radd__(self, other: float) -> Value:
         return _lift(other, "+") + self
@@ -148,6 +157,11 @@ class Value:
 
     def exp(self) -> Value:
         """e^x; its derivative is e^x itself."""
+        if self.data > _LARGEST_EXP:
+            raise OverflowError(
+                f"Value.exp of {self.data:g} overflows a float: e^x is finite only for "
+                f"x <= {_LARGEST_EXP:.2f}"
+            )
         out = math.exp(self.data)
         return _unary(out, "exp", self, out)
 
@@ -239,6 +253,7 @@ def topological_order(root: Value) -> list[Value]:
 
 
 _searches = itertools.count(1)
+_LARGEST_EXP = math.log(2.0**1023 * (2.0 - 2.0**-52))  # ln of the largest float, 709.78
 
 
 def _unary(data: float, op: str, a: Value, da: float) -> Value:

@@ -1,89 +1,51 @@
 """Time one training step of an MLP: the package against NumPy, PyTorch and autograd.
 
-Usage: python benchmarks/mlp_step.py [--quick] [--output FILE]
+Usage: python benchmarks/mlp_step.py [--quick] [--shapes I ...] [--output FILE]
 
 A step is what ``backprop.optim.train`` does per mini-batch: forward through
-Linear-ReLU-...-Linear, softmax cross-entropy, backward, and a plain SGD update. The
-contenders, each given the same weights and the same batch:
-
-- ``backprop``: the package's ``Sequential`` model and ``SGD``, one ``train_step`` as
-  ``backprop.optim.train`` takes it (the data were checked once, before the first epoch);
-- ``checked``: the same step with every input checked again (``check_input=True``);
-- ``numpy``: a minimal step written below with NumPy alone, the floor the package should
-  reach (it checks nothing and allocates as little as it can);
-- ``torch``: PyTorch's ``nn.Sequential``, ``cross_entropy`` and ``optim.SGD`` on the CPU,
-  if PyTorch is installed (``pip install torch``; it is not a requirement of the book);
-- ``autograd``: the same network differentiated by HIPS autograd, if installed;
-- ``gemms``: only the step's matrix products, on arrays of the same shapes: the part of the
-  step that no framework can avoid.
-
-Everything runs single-threaded on one core: the thread variables are set and the process
-pinned before NumPy is imported (``taskset -c 0`` from outside does the same). One large
-matrix product runs first, because OpenBLAS runs small float32 products slowly until one
-has. Before timing, every contender's gradients are compared with the float64 NumPy
-reference. Then rounds interleave the contenders, each timing as many steps as fill about
-0.2 s (0.05 s with ``--quick``), and the table reports medians over the rounds; a ratio
-between two contenders is the median of their ratios within each round, which cancels the
-slow spells of a shared machine. The peak is NumPy's own 1024 x 1024 x 1024 product, timed
-in the same rounds.
-
-The results (with the machine, the library versions and every round's timings) are written
-as JSON to ``benchmarks/results/mlp_step.json``; the book's performance appendix reads it.
+Linear-ReLU-...-Linear, softmax cross-entropy, backward (no dL/dX), a plain SGD update. The
+contenders get the same weights and batch: ``backprop`` (the package's ``train_step``, every
+check included), ``numpy`` (a minimal step in NumPy alone, checking nothing: the floor),
+``torch`` and ``autograd`` (if installed; neither is a requirement of the book), and
+``gemms`` (the step's matrix products alone, which no framework can avoid). Their gradients
+are compared with a float64 reference first. Timing is ``harness.py``'s; one large product
+runs first (OpenBLAS runs small float32 products slowly until one has), and the peak is
+NumPy's 1024^3 product in the same rounds. The results, every round included, go to
+``benchmarks/results/mlp_step.json``, which the book's performance appendix reads.
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import importlib.util
+import statistics
+import sys
+from pathlib import Path
 
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-)
-if __name__ == "__main__":  # run as a script: one thread on one core, before NumPy loads
-    for _name in THREAD_VARIABLES:
-        os.environ[_name] = "1"
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-import argparse  # noqa: E402  (after the thread variables, on purpose)
-import importlib.metadata  # noqa: E402
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
+import harness  # noqa: E402
+
+if __name__ == "__main__":  # a script: one thread on one core, before NumPy loads
+    harness.pin_to_one_core()
 
 import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
 from backprop.gradcheck import relative_error  # noqa: E402
-from backprop.layers import Linear, ReLU, Sequential  # noqa: E402
-from backprop.losses import softmax_cross_entropy  # noqa: E402
+from backprop.nn import Linear, ReLU, Sequential, softmax_cross_entropy  # noqa: E402
 from backprop.optim import SGD, train_step  # noqa: E402
 
 SHAPES = (((64, 128, 10), 64), ((784, 256, 256, 10), 128), ((1024, 2048, 2048, 10), 512))
 DTYPES = ("float32", "float64")
 LEARNING_RATE = 1e-3
 PEAK_SIZE = 1024
-# The book's relative error ||got - expected|| / max(||got||, ||expected||) per parameter,
-# against float64 NumPy. In
-# float32 a few pre-activations within rounding of 0 land on the other side of the ReLU kink
-# (about 1e-3 at the large shape for NumPy's own float32 step), hence the looser bound.
+# The book's relative error per parameter, against float64 NumPy. In float32 a few
+# pre-activations within rounding of 0 land on the other side of the ReLU kink (about 1e-3
+# at the large shape for NumPy's own float32 step), hence the looser bound.
 GRADIENT_TOLERANCE = {"float32": 5e-3, "float64": 1e-10}
 
 Params = list[tuple[np.ndarray, np.ndarray]]
-
-
-# -- the contenders ------------------------------------------------------------------------
 
 
 class NumpyStep:
@@ -132,37 +94,29 @@ class NumpyStep:
 
 
 class BackpropStep:
-    """The package's step as ``backprop.optim.train`` takes it: data checked once, not per step."""
+    """The package's step as ``backprop.optim.train`` takes it, checks included."""
 
     name = "backprop"
-    check_input = False
 
     def __init__(self, params: Params, dtype: str):
-        widths = [params[0][0].shape[1]] + [W.shape[0] for W, _ in params]
         rng = np.random.default_rng(0)
         modules = []
-        for n_in, n_out in zip(widths, widths[1:], strict=False):
-            modules += [Linear(n_in, n_out, rng, dtype=dtype), ReLU()]
-        self.model = Sequential(*modules[:-1])
-        for layer, (W, b) in zip(self.model.modules[::2], params, strict=True):
+        for W, b in params:
+            layer = Linear(W.shape[1], W.shape[0], rng, dtype=dtype)
             layer.W[...], layer.b[...] = W, b
+            modules += [layer, ReLU()]
+        self.model = Sequential(*modules[:-1])
+        self.model.needs_input_grad = False  # as train() sets it
         self.optimizer = SGD(self.model, lr=LEARNING_RATE)
 
     def gradients(self, X: np.ndarray, y: np.ndarray) -> Params:
         _, dlogits = softmax_cross_entropy(self.model.forward(X), y)
-        self.model.backward(dlogits, input_grad=False)
+        self.model.backward(dlogits)
         flat = self.model.gradients()
         return [(flat[i].copy(), flat[i + 1].copy()) for i in range(0, len(flat), 2)]
 
     def step(self, X: np.ndarray, y: np.ndarray) -> None:
-        train_step(self.model, self.optimizer, X, y, check_input=self.check_input)
-
-
-class CheckedBackpropStep(BackpropStep):
-    """The package's step with every input checked (shape, dtype, NaN, labels) each time."""
-
-    name = "checked"
-    check_input = True
+        train_step(self.model, self.optimizer, X, y)
 
 
 class TorchStep:
@@ -173,6 +127,7 @@ class TorchStep:
     def __init__(self, params: Params, dtype: str):
         import torch
 
+        torch.set_num_threads(1)
         self.torch = torch
         layers = []
         for W, b in params:
@@ -257,23 +212,13 @@ class GemmsOnly:
 
 def available_contenders() -> tuple[list[type], list[str]]:
     """The contender classes whose libraries import, and a message for each one skipped."""
-    contenders: list[type] = [BackpropStep, CheckedBackpropStep, NumpyStep]
-    skipped = []
-    for cls, module in ((TorchStep, "torch"), (AutogradStep, "autograd")):
-        try:
-            __import__(module)
-        except ImportError:
-            skipped.append(f"{module} is not installed: skipped (pip install {module})")
-            continue
-        contenders.append(cls)
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(1)
+    contenders, skipped = [BackpropStep, NumpyStep], []
+    for cls in (TorchStep, AutogradStep):
+        if importlib.util.find_spec(cls.name) is None:
+            skipped.append(f"{cls.name} is not installed: skipped")
+        else:
+            contenders.append(cls)
     return contenders + [GemmsOnly], skipped
-
-
-# -- measuring -----------------------------------------------------------------------------
 
 
 def step_flops(widths: tuple[int, ...], batch: int) -> int:
@@ -308,13 +253,6 @@ def worst_relative_error(got: Params, expected: Params) -> float:
     )
 
 
-def seconds_per_call(call: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        call()
-    return (time.perf_counter() - start) / calls
-
-
 def warm_up() -> None:
     """One large product in each dtype: OpenBLAS is slow on small float32 ones until then."""
     for dtype in DTYPES:
@@ -339,24 +277,20 @@ def measure_block(widths, batch, dtype, contenders, rounds, seconds) -> dict:
     peak_a = np.ones((PEAK_SIZE, PEAK_SIZE), dtype)
     calls = {"gemm_peak": lambda: peak_a @ peak_a}
     calls.update({name: (lambda r=runner: r.step(X, y)) for name, runner in runners.items()})
-    repeats = {name: max(1, round(seconds / seconds_per_call(c, 1))) for name, c in calls.items()}
-    timings: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(rounds):
-        for name, call in calls.items():
-            timings[name].append(seconds_per_call(call, repeats[name]))
+    timings, repeats = harness.interleaved_rounds(calls, rounds, seconds)
     medians = {name: statistics.median(values) for name, values in timings.items()}
     peak = 2 * PEAK_SIZE**3 / medians.pop("gemm_peak") / 1e9
     flops = step_flops(widths, batch)
     rows = {}
     for name, median in medians.items():
-        quartiles = statistics.quantiles(timings[name], n=4)
         rows[name] = {
             "ms_per_step": median * 1e3,
-            "ms_quartiles": [quartiles[0] * 1e3, quartiles[2] * 1e3],
+            "ms_quartiles": [q * 1e3 for q in harness.quartiles(timings[name])],
             "gflops": flops / median / 1e9,
             "percent_of_peak": 100 * flops / median / 1e9 / peak,
-            "speedup_vs_torch": paired_ratio(timings, "torch", name),
-            "time_vs_numpy": paired_ratio(timings, name, "numpy"),
+            "speedup_vs_torch": harness.paired_ratio(timings, "torch", name),
+            "time_vs_numpy": harness.paired_ratio(timings, name, "numpy"),
+            "time_vs_numpy_quartiles": _paired_quartiles(timings, name, "numpy"),
             "gradient_error": agreement.get(name),
         }
     return {
@@ -371,165 +305,92 @@ def measure_block(widths, batch, dtype, contenders, rounds, seconds) -> dict:
     }
 
 
-def paired_ratio(timings: dict[str, list[float]], top: str, bottom: str) -> float | None:
-    """The median over rounds of top's time / bottom's time within the same round.
-
-    Both were timed moments apart, so a slow spell of a shared machine, which can stretch a
-    whole round by a tenth or more, cancels out of each ratio.
-    """
-    if top not in timings or bottom not in timings:
-        return None
-    return statistics.median(t / b for t, b in zip(timings[top], timings[bottom], strict=True))
+def _paired_quartiles(timings: harness.Timings, top: str, bottom: str) -> list[float]:
+    """The quartiles of top's time / bottom's time over the rounds (the spread of the ratio)."""
+    return harness.quartiles([t / b for t, b in zip(timings[top], timings[bottom], strict=True)])
 
 
 def loops_against_matrices(rounds: int) -> dict:
     """Chapter 5's comparison: one example of 784 -> 256 -> 10 by loops and by matrices."""
-    from backprop.assembly import gradients_by_loops, gradients_by_matrices
-    from backprop.network import init_mlp
+    from backprop.book.assembly import gradients_by_loops, gradients_by_matrices
+    from backprop.book.network import init_mlp
 
     rng = np.random.default_rng(0)
     weights, biases = init_mlp((784, 256, 10), rng)
-    x, label = rng.standard_normal(784), 3
-    loops = [
-        seconds_per_call(lambda: gradients_by_loops(x, label, weights, biases), 1)
-        for _ in range(rounds)
-    ]
-    matrices = [
-        seconds_per_call(lambda: gradients_by_matrices(x, label, weights, biases), 50)
-        for _ in range(rounds)
-    ]
-    loops_s, matrices_s = statistics.median(loops), statistics.median(matrices)
+    example = (rng.standard_normal(784), 3, weights, biases)
+    calls = {
+        "loops": lambda: gradients_by_loops(*example),
+        "matrices": lambda: gradients_by_matrices(*example),
+    }
+    timings, _ = harness.interleaved_rounds(calls, rounds, seconds=0.05)
+    loops, matrices = (statistics.median(timings[name]) for name in calls)
     return {
         "widths": [784, 256, 10],
-        "loops_ms": loops_s * 1e3,
-        "matrices_ms": matrices_s * 1e3,
-        "ratio": loops_s / matrices_s,
+        "loops_ms": loops * 1e3,
+        "matrices_ms": matrices * 1e3,
+        "ratio": harness.paired_ratio(timings, "loops", "matrices"),
     }
 
 
-def machine() -> dict:
-    """What the numbers were measured on."""
-    cpu = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        names = [
-            ln.split(":", 1)[1].strip()
-            for ln in cpuinfo.read_text().splitlines()
-            if ln.startswith("model name")
-        ]
-        cpu = names[0] if names else cpu
-    versions = {}
-    for package in ("numpy", "torch", "autograd"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
+def blas() -> str:
+    """NumPy's BLAS library and its version, where NumPy reports them."""
     try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        blas = f"{blas.get('name')} {blas.get('version')}"
-    except Exception:  # noqa: BLE001  (older NumPy: the BLAS is not reported)
-        blas = "unknown"
-    return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
-        "cpu": cpu,
-        "machine": platform.machine(),
-        "cores_visible": os.cpu_count(),
-        "cores_used": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "python": platform.python_version(),
-        "blas": blas,
-        "versions": versions,
-        "threads": {name: os.environ.get(name) for name in THREAD_VARIABLES},
-    }
-
-
-# -- reporting -----------------------------------------------------------------------------
+        found = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except Exception:  # noqa: BLE001  (older NumPy does not report it)
+        return "unknown"
+    return f"{found.get('name')} {found.get('version')}"
 
 
 def table(blocks: list[dict]) -> str:
     head = (
         f"{'shape':<22} {'dtype':<8} {'contender':<9} {'ms/step':>9} {'GFLOP/s':>8} "
-        f"{'% peak':>7} {'vs torch':>9}"
+        f"{'% peak':>7} {'vs numpy':>9} {'vs torch':>9}"
     )
     lines = [head, "-" * len(head)]
     for block in blocks:
         shape = "-".join(map(str, block["widths"])) + f" b{block['batch']}"
         for name, row in block["results"].items():
-            speed = row["speedup_vs_torch"]
+            ratios = (row["time_vs_numpy"], row["speedup_vs_torch"])
             lines.append(
                 f"{shape:<22} {block['dtype']:<8} {name:<9} {row['ms_per_step']:9.3f} "
                 f"{row['gflops']:8.1f} {row['percent_of_peak']:6.0f}% "
-                + (f"{speed:8.2f}x" if speed else f"{'-':>9}")
+                + " ".join(f"{r:8.2f}x" if r else f"{'-':>9}" for r in ratios)
             )
         lines.append(f"{'':<22} {'':<8} {'peak':<9} {'':>9} {block['peak_gflops']:8.1f}")
     return "\n".join(lines)
 
 
 def targets(blocks: list[dict]) -> list[dict]:
-    """The issue's targets, each with the measured value and whether it is met."""
-    found = {(tuple(b["widths"]), b["dtype"]): b["results"] for b in blocks}
-    checks = []
-
-    def check(text, value, met):
-        checks.append({"target": text, "measured": value, "met": bool(met)})
-
-    for (widths, dtype), rows in found.items():
-        ratio = rows["backprop"]["time_vs_numpy"]
-        shape = "-".join(map(str, widths))
-        check(
-            f"{shape} {dtype}: backprop within 15% of numpy",
-            f"{ratio:.2f}x numpy's time",
-            ratio <= 1.15,
-        )
-    small, middle, large = (tuple(s[0]) for s in SHAPES)
-
-    def backprop_row(widths, dtype):
-        return found.get((widths, dtype), {}).get("backprop")
-
-    def torch_ratio(widths, dtype):
-        row = backprop_row(widths, dtype)
-        return None if row is None else row["speedup_vs_torch"]
-
-    if (speed := torch_ratio(small, "float32")) is not None:
-        check("64-128-10 float32: >= 2x faster than torch", f"{speed:.2f}x", speed >= 2)
-    if (speed := torch_ratio(middle, "float32")) is not None:
-        check("784-256-256-10 float32: >= 1.1x faster than torch", f"{speed:.2f}x", speed >= 1.1)
-    for dtype in DTYPES:
-        if (speed := torch_ratio(large, dtype)) is not None:
-            check(
-                f"1024-2048-2048-10 {dtype}: within 10% of torch", f"{speed:.2f}x", speed >= 1 / 1.1
+    """The issues' targets, each with the measured value and whether it is met."""
+    rows = {("-".join(map(str, b["widths"])), b["dtype"]): b["results"] for b in blocks}
+    small, middle, large = ("-".join(map(str, widths)) for widths, _ in SHAPES)
+    wanted = []  # (what, value, text of the value, met)
+    for (shape, dtype), found in rows.items():
+        ratio = found["backprop"]["time_vs_numpy"]
+        wanted.append((f"{shape} {dtype}: within 15% of numpy", f"{ratio:.2f}x", ratio <= 1.15))
+    for shape, dtype, least in [(small, "float32", 2), (middle, "float32", 1.1)]:
+        if speed := rows.get((shape, dtype), {}).get("backprop", {}).get("speedup_vs_torch"):
+            what = f"{shape} {dtype}: >= {least}x torch's speed"
+            wanted.append((what, f"{speed:.2f}x", speed >= least))
+    for shape, dtype, least in [(middle, "float32", 65), (large, "float32", 90),
+                                (large, "float64", 90)]:  # fmt: skip
+        if row := rows.get((shape, dtype), {}).get("backprop"):
+            peak = row["percent_of_peak"]
+            wanted.append(
+                (f"{shape} {dtype}: >= {least}% of GEMM peak", f"{peak:.0f}%", peak >= least)
             )
-    if row := backprop_row(middle, "float32"):
-        check(
-            "784-256-256-10 float32: >= 65% of GEMM peak",
-            f"{row['percent_of_peak']:.0f}%",
-            row["percent_of_peak"] >= 65,
-        )
-    for dtype in DTYPES:
-        if row := backprop_row(large, dtype):
-            check(
-                f"1024-2048-2048-10 {dtype}: >= 90% of GEMM peak",
-                f"{row['percent_of_peak']:.0f}%",
-                row["percent_of_peak"] >= 90,
-            )
-    return checks
+    return [{"target": t, "measured": v, "met": bool(m)} for t, v, m in wanted]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 short rounds instead of 9")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results/mlp_step.json")
-    parser.add_argument(
-        "--shapes",
-        type=int,
-        nargs="*",
-        default=range(len(SHAPES)),
-        help="indices into SHAPES (default: all three)",
-    )
+    parser.add_argument("--shapes", type=int, nargs="*", default=range(len(SHAPES)))
     args = parser.parse_args()
     rounds, seconds = (3, 0.05) if args.quick else (9, 0.2)
     contenders, skipped = available_contenders()
-    for message in skipped:
-        print(message)
+    print("\n".join(skipped))
     warm_up()
     blocks = []
     for widths, batch in (SHAPES[i] for i in args.shapes):
@@ -538,23 +399,12 @@ def main() -> None:
             print(f"measured {'-'.join(map(str, widths))} batch {batch} {dtype}", flush=True)
     loops = loops_against_matrices(rounds)
     checks = targets(blocks)
-    results = {
-        "machine": machine(),
-        "settings": {
-            "rounds": rounds,
-            "seconds_per_timing": seconds,
-            "lr": LEARNING_RATE,
-            "quick": args.quick,
-            "skipped": skipped,
-        },
-        "blocks": blocks,
-        "loops_against_matrices": loops,
-        "targets": checks,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=1) + "\n")
-    print()
-    print(table(blocks))
+    settings = {"rounds": rounds, "seconds_per_timing": seconds, "lr": LEARNING_RATE}
+    settings.update({"quick": args.quick, "skipped": skipped})
+    machine = harness.machine(("numpy", "torch", "autograd")) | {"blas": blas()}
+    results = {"machine": machine, "settings": settings, "blocks": blocks}
+    results.update({"loops_against_matrices": loops, "targets": checks})
+    print(f"\n{table(blocks)}")
     print(
         f"\nloops against matrices, one example of 784-256-10: {loops['loops_ms']:.1f} ms "
         f"against {loops['matrices_ms']:.3f} ms, {loops['ratio']:.0f}x"
@@ -562,8 +412,7 @@ def main() -> None:
     print("\ntargets:")
     for c in checks:
         print(f"  [{'met' if c['met'] else 'NOT met'}] {c['target']}: {c['measured']}")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nwritten to {shown}")
+    harness.write_results(args.output, results, ROOT)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""backprop.layers and backprop.losses against finite differences and against autograd.
+"""backprop.nn: the layers and the losses against finite differences and against autograd.
 
 autograd shares no code with the package: each module's forward pass is written again in
 autograd.numpy (a few lines per module, below), and autograd differentiates it. Tolerances:
@@ -12,7 +12,7 @@ import pytest
 from autograd import grad
 
 from backprop.gradcheck import check_gradient, check_module
-from backprop.layers import (
+from backprop.nn import (
     Linear,
     ReLU,
     Sequential,
@@ -171,9 +171,10 @@ def test_mse_matches_autograd(rng):
             r"Linear\(3, 2, bias=True\) input must have shape \(batch, 3\), got \(4, 5\)",
         ),
         (
-            lambda r: Linear(3, 2, r).forward(np.array([[1.0, np.nan, 0.0]])),
+            lambda r: Sequential(Linear(3, 2, r)).forward(np.array([[1.0, np.nan, 0.0]])),
             ValueError,
-            r"input must be finite, got NaN at index \(0, 1\)",
+            r"Sequential\(Linear\(3, 2, bias=True\)\) input must be finite, "
+            r"got NaN at index \(0, 1\)",
         ),
         (
             lambda r: Linear(3, 2, r).forward(np.array([["a", "b", "c"]])),
@@ -188,7 +189,7 @@ def test_mse_matches_autograd(rng):
         (
             lambda r: softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 1, 2])),
             ValueError,
-            r"labels must have shape \(2,\) to match logits, got \(3,\)",
+            r"labels must have shape \(2,\), one per example, got \(3,\)",
         ),
         (
             lambda r: softmax_cross_entropy(np.zeros((2, 3)), np.eye(3)),
@@ -200,8 +201,13 @@ def test_mse_matches_autograd(rng):
             ValueError,
             r"targets must have shape \(2, 3\), got \(3, 2\)",
         ),
-        (lambda r: Linear(3, 0, r), ValueError, r"Linear n_out must be a positive int, got 0"),
-        (lambda r: Linear(3, 2, 42), TypeError, r"rng must be a numpy.random.Generator, got int"),
+        (lambda r: Linear(3, 0, r), ValueError, r"Linear n_out must be an int >= 1, got 0"),
+        (lambda r: Linear(3, 2.0, r), TypeError, r"Linear n_out must be an int, got float 2.0"),
+        (
+            lambda r: Linear(3, 2, 42),
+            TypeError,
+            r"Linear rng must be a numpy\.random\.Generator .*, got int",
+        ),
         (
             lambda r: Linear(3, 2, r).backward(np.ones((1, 2))),
             RuntimeError,
@@ -222,9 +228,11 @@ def test_bad_input_names_what_was_expected_and_what_came(rng, call, error, messa
 def test_backward_rejects_a_gradient_of_the_wrong_shape(rng):
     layer = Linear(3, 2, rng)
     layer.forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"grad_out must have shape \(4, 2\), got \(4, 3\)"):
+    expected = r"grad_out must have the shape of the last output, \(4, 2\), got \(4, 3\)"
+    with pytest.raises(ValueError, match=expected):
         layer.backward(np.ones((4, 3)))
     relu = ReLU()
     relu.forward(np.ones((4, 3)))
-    with pytest.raises(ValueError, match=r"ReLU\(\) grad_out must have shape \(4, 3\), got \(3,\)"):
+    expected = r"ReLU\(\) grad_out must have the shape of the last output, \(4, 3\), got \(3,\)"
+    with pytest.raises(ValueError, match=expected):
         relu.backward(np.ones(3))

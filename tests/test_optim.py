@@ -1,12 +1,15 @@
 """backprop.optim: SGD steps against hand computation, and training runs that must succeed."""
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from backprop.book.plot_training import confusion_matrix
 from backprop.data import load_digits_split, spiral
-from backprop.layers import Linear, ReLU, Sequential
+from backprop.nn import Linear, ReLU, Sequential
 from backprop.optim import SGD, History, accuracy, predict, train
-from backprop.plot_training import confusion_matrix
 
 pytestmark = pytest.mark.ch07
 
@@ -134,35 +137,38 @@ def test_printed_summary_every_k_epochs(rng, capsys):
 
 
 @pytest.mark.parametrize(
-    ("X", "labels", "match"),
+    ("X", "labels", "error", "match"),
     [
-        (np.zeros((0, 2)), np.zeros(0, dtype=int), r"shape \(n, features\) with n >= 1"),
-        (np.zeros((4, 2)), np.zeros(3, dtype=int), "X has 4 rows but labels has 3 entries"),
-        (np.zeros((2, 2)), np.array([0, -1]), "class indices >= 0, got -1"),
-        (np.zeros((2, 2)), np.array([0, 2]), r"class indices in \[0, 2\), got 2"),
-        (np.zeros((2, 2)), np.array([0.0, 1.0]), "1-D integer class indices"),
-        (np.array([[0.0, np.nan]]), np.array([0]), "X must be finite, got NaN"),
+        (np.zeros((0, 2)), np.zeros(0, dtype=int), ValueError, r"\(n, features\) with n >= 1"),
+        (np.zeros((4, 2)), np.zeros(3, dtype=int), ValueError, r"shape \(4,\), one per example"),
+        (np.zeros((2, 2)), np.array([0, -1]), ValueError, r"indices in \[0, 2\), got -1"),
+        (np.zeros((2, 2)), np.array([0, 2]), ValueError, r"class indices in \[0, 2\), got 2"),
+        (np.zeros((2, 2)), np.array([0.0, 1.0]), TypeError, "integer class indices, got dtype"),
+        (np.array([[0.0, np.nan]]), np.array([0]), ValueError, "X must be finite, got NaN"),
     ],
     ids=["empty", "lengths", "negative", "too-large", "float-labels", "nan"],
 )
-def test_bad_training_data_is_refused(X, labels, match, rng):
-    with pytest.raises(ValueError, match=match):
+def test_bad_training_data_is_refused(X, labels, error, match, rng):
+    with pytest.raises(error, match=match):
         train(Sequential(Linear(2, 2, rng)), X, labels, epochs=1, batch_size=2, lr=0.1, rng=rng)
 
 
 @pytest.mark.parametrize(
-    ("settings", "match"),
+    ("settings", "error", "match"),
     [
-        (dict(epochs=0), "epochs must be a positive int, got 0"),
-        (dict(batch_size=0), "batch_size must be a positive int, got 0"),
-        (dict(lr=-0.1), "lr must be a positive number, got -0.1"),
-        (dict(momentum=1.0), r"momentum must be in \[0, 1\), got 1.0"),
+        (dict(epochs=0), ValueError, "train epochs must be an int >= 1, got 0"),
+        (dict(batch_size=0), ValueError, "batch_size must be an int >= 1, got 0"),
+        (dict(lr=-0.1), ValueError, "SGD lr must be a finite number > 0, got -0.1"),
+        (dict(lr="0.1"), TypeError, "SGD lr must be a number, got str '0.1'"),
+        (dict(momentum=1.0), ValueError, r"momentum must be in \[0, 1\), got 1.0"),
+        (dict(rng=0), TypeError, r"train rng must be a numpy\.random\.Generator .*, got int"),
+        (dict(print_every=-1), ValueError, "print_every must be an int >= 0, got -1"),
     ],
 )
-def test_bad_settings_are_refused(settings, match, rng):
+def test_bad_settings_are_refused(settings, error, match, rng):
     X, labels = spiral(2, 5, 0.1, rng)
     arguments = dict(epochs=1, batch_size=2, lr=0.1, rng=rng) | settings
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         train(Sequential(Linear(2, 2, rng)), X, labels, **arguments)
 
 
@@ -174,9 +180,17 @@ def test_image_grid_copes_with_no_images_and_with_few():
     import matplotlib
 
     matplotlib.use("Agg")
-    from backprop.plot_training import plot_images
+    from backprop.book.plot_training import plot_images
 
     assert len(plot_images([], [], [], columns=8).axes) == 1
     fig = plot_images([np.zeros((8, 8))] * 3, [1, 2, 3], [1, 2, 4], columns=8)
     assert len(fig.axes) == 3
     assert [ax.get_title() for ax in fig.axes][2] == "true 3\npred. 4"
+
+
+def test_the_api_pages_quick_start_runs_and_learns(capsys):
+    page = (Path(__file__).resolve().parents[1] / "reference" / "api.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, re.DOTALL).group(1)
+    exec(code, {})  # noqa: S102  (the page's own example, as a reader would run it)
+    printed = capsys.readouterr().out
+    assert int(re.fullmatch(r"training accuracy (\d+)%\n", printed).group(1)) >= 90

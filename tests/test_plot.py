@@ -1,4 +1,4 @@
-"""backprop.plot.draw_graph: one box per node, the numbers the book promises, routed edges."""
+"""backprop.book.plot_graph.draw_graph: a box per node, the numbers the book promises, edges."""
 
 import matplotlib
 
@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import FancyBboxPatch  # noqa: E402
 
-from backprop.plot import draw_graph, node_name  # noqa: E402
+from backprop.book.plot_graph import draw_graph, node_name  # noqa: E402
 from backprop.scalar import Value, topological_order  # noqa: E402
 
 pytestmark = pytest.mark.ch02

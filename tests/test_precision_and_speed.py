@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from backprop.layers import Linear, ReLU, Sequential, Sigmoid, Tanh, mse, softmax_cross_entropy
+from backprop.nn import Linear, ReLU, Sequential, Sigmoid, Tanh, mse, softmax_cross_entropy
 from backprop.optim import SGD, train
 from backprop.scalar import Value, topological_order
 
@@ -26,9 +26,10 @@ def mlp(rng, widths=(5, 7, 6, 3), activation=Tanh, dtype=np.float64):
     return Sequential(*modules[:-1])
 
 
-def one_step_gradients(model, X, labels, input_grad=True):
+def one_step_gradients(model, X, labels, needs_input_grad=True):
+    model.needs_input_grad = needs_input_grad
     loss, dlogits = softmax_cross_entropy(model.forward(X), labels)
-    dX = model.backward(dlogits, input_grad=input_grad)
+    dX = model.backward(dlogits)
     return loss, dX, [g.copy() for g in model.gradients()]
 
 
@@ -124,18 +125,18 @@ def test_the_input_is_not_copied(rng, dtype):
     layer = Linear(5, 3, rng, dtype=dtype)
     X = rng.normal(size=(4, 5)).astype(dtype)
     layer.forward(X)
-    assert np.shares_memory(layer._input, X)
+    assert np.shares_memory(layer._x, X)
     model = mlp(rng, dtype=dtype)
     model.forward(X)
-    assert np.shares_memory(model[0]._input, X)
+    assert np.shares_memory(model[0]._x, X)
 
 
 @pytest.mark.parametrize("activation", [Tanh, Sigmoid, ReLU])
 def test_skipping_the_input_gradient_leaves_the_parameter_gradients_alone(rng, activation):
     model = mlp(rng, activation=activation)
     X, labels = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
-    _, dX, with_input = one_step_gradients(model, X, labels, input_grad=True)
-    _, none, without_input = one_step_gradients(model, X, labels, input_grad=False)
+    _, dX, with_input = one_step_gradients(model, X, labels, needs_input_grad=True)
+    _, none, without_input = one_step_gradients(model, X, labels, needs_input_grad=False)
     assert dX.shape == X.shape and none is None
     for a, b in zip(with_input, without_input, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -145,27 +146,29 @@ def test_the_first_layer_skips_its_input_product_when_asked(rng):
     class CountingLinear(Linear):
         products = 0
 
-        def _backward(self, grad, input_grad):
-            CountingLinear.products += 1 + input_grad  # dW, and dX if asked for
-            return super()._backward(grad, input_grad)
+        def backward(self, grad_out):
+            CountingLinear.products += 1 + self.needs_input_grad  # dW, and dX if asked for
+            return super().backward(grad_out)
 
     model = Sequential(CountingLinear(4, 3, rng), Tanh(), CountingLinear(3, 2, rng))
+    model.needs_input_grad = False
+    assert model[0].needs_input_grad is False and model[2].needs_input_grad is True
     model.forward(np.ones((2, 4)))
-    model.backward(np.ones((2, 2)), input_grad=False)
+    assert model.backward(np.ones((2, 2))) is None
     assert CountingLinear.products == 3  # dW twice, dX only for the second layer
 
 
 def test_consecutive_widths_are_checked_when_the_network_is_made(rng):
     with pytest.raises(
         ValueError,
-        match=r"module 2, Linear\(5, 2, bias=True\), takes 5 inputs, "
-        r"but module 0, Linear\(3, 4, bias=True\), gives 4",
+        match=r"Sequential: Linear\(5, 2, bias=True\) \(place 2\) takes 5 inputs, "
+        r"but Linear\(3, 4, bias=True\) \(place 0\) gives 4",
     ):
         Sequential(Linear(3, 4, rng), ReLU(), Linear(5, 2, rng))
 
 
 def test_import_backprop_stays_numpy_only():
-    modules = "backprop, backprop.layers, backprop.losses, backprop.optim, backprop.network"
+    modules = "backprop, backprop.nn, backprop.optim, backprop.gradcheck, backprop.data"
     code = (
         f"import sys; import {modules}; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & "
@@ -237,27 +240,26 @@ def test_a_million_node_chain_back_propagates():
     assert x.grad == 1.0
 
 
-def test_sequential_checks_its_input_once_not_per_module(rng):
-    class CountingTanh(Tanh):
-        checks = 0
+def test_a_network_checks_its_input_once_not_per_module(rng, monkeypatch):
+    import backprop.nn.sequential
 
-        def _check_input(self, x):
-            CountingTanh.checks += 1
-            return super()._check_input(x)
+    checked = []
 
-    model = Sequential(Linear(3, 4, rng), CountingTanh(), Linear(4, 2, rng), CountingTanh())
+    def counting_check(array, name, owner=None):
+        checked.append(name)
+
+    monkeypatch.setattr(backprop.nn.sequential, "check_finite", counting_check)
+    model = Sequential(Linear(3, 4, rng), Tanh(), Linear(4, 2, rng), Tanh())
     model.forward(np.ones((2, 3)))
     model.backward(np.ones((2, 2)))
-    assert CountingTanh.checks == 0  # the first module checked; the rest trust it
-    CountingTanh().forward(np.ones(3))
-    assert CountingTanh.checks == 1  # a module used on its own checks its input
+    assert checked == ["input", "grad_out"]  # at the door, not once per module
 
 
 def test_train_refuses_data_of_the_wrong_dtype_before_any_step(rng):
     model = mlp(rng)  # float64
     before = [p.copy() for p in model.parameters()]
     X = np.ones((6, 5), np.float32)
-    with pytest.raises(TypeError, match="input must have dtype float64, got float32"):
+    with pytest.raises(TypeError, match="train X must have dtype float64, got float32"):
         train(model, X, np.zeros(6, dtype=int), epochs=1, batch_size=2, lr=0.1, rng=rng)
     for p, b in zip(model.parameters(), before, strict=True):
         np.testing.assert_array_equal(p, b)

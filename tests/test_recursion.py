@@ -6,7 +6,7 @@ by the code under test.
 import numpy as np
 import pytest
 
-from backprop.recursion import naive_deltas, stored_deltas
+from backprop.book.recursion import naive_deltas, stored_deltas
 
 pytestmark = pytest.mark.ch04
 

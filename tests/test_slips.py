@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from backprop import gradcheck as gc
-from backprop import slips
-from backprop.network import backward_pass, forward_pass, init_mlp
+from backprop.book import slips
+from backprop.book.network import backward_pass, forward_pass, init_mlp
 
 pytestmark = pytest.mark.ch08
 

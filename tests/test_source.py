@@ -1,12 +1,12 @@
-"""backprop.source: the package's functions as the chapters print them."""
+"""backprop.book.source: the package's functions as the chapters print them."""
 
 import inspect
 
 import pytest
 
-from backprop.layers import Linear
-from backprop.network import forward_pass
-from backprop.source import show, source_without_docstring
+from backprop.book.network import forward_pass
+from backprop.book.source import show, source_without_docstring
+from backprop.nn import Linear
 
 
 def no_docstring(x):

@@ -5,7 +5,7 @@ import pytest
 import sympy as sp
 from autograd import grad as autograd_grad
 
-from backprop import symbolic
+from backprop.book import symbolic
 
 x, y, s, z, w, b = sp.symbols("x y s z w b", real=True)
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backprop import symbolic_matrix as sm
-from backprop.symbolic import is_identity
+from backprop.book import symbolic_matrix as sm
+from backprop.book.symbolic import is_identity
 
 CLASSES = [2, 3, 4, 5]
 

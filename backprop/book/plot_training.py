@@ -1,4 +1,4 @@
-"""Figures of training: loss and accuracy curves, decision regions, confusion matrices, images.
+"""Figures of training: curves, decision regions, confusion matrices, images (chapter 7).
 
 Each function draws on a matplotlib ``Axes`` (a new figure if none is given) and returns it,
 so that a chapter can place several side by side.
@@ -14,7 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from numpy.typing import ArrayLike
 
-from backprop.layers import Module
+from backprop.nn import Module
 from backprop.optim import History, predict
 
 CLASS_COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]

@@ -1,7 +1,7 @@
 """A gallery of broken backward passes for chapter 8, each one line away from the correct one.
 
-Every function takes what :func:`backprop.network.backward_pass` takes for a network without
-biases (labels, weights, and the Z and A of :func:`backprop.network.forward_pass`) and returns
+Every function takes what :func:`backprop.book.network.backward_pass` takes for a network without
+biases (labels, weights, and the Z and A of :func:`backprop.book.network.forward_pass`) and returns
 the weight gradients dL/dW^(l), l = 1..L. :func:`correct` is the reference; each other
 function carries one slip that people really make. Some slips only run when neighbouring
 layers have equal widths (otherwise NumPy refuses the shapes), which is exactly why they
@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backprop.activations import activation_pair
-from backprop.losses import one_hot_rows
-from backprop.network import by_layer, check_mlp
+from backprop.book.network import by_layer, check_mlp
+from backprop.nn.activations import activation_pair
+from backprop.nn.losses import one_hot_rows
 
 Layers = dict[int, np.ndarray]
 

@@ -1,4 +1,4 @@
-"""The gradients of one example, twice: element by element in loops, and assembled.
+"""One example's gradients, twice: element by element in loops, and assembled (chapter 5).
 
 Chapter 5 derives every entry of every gradient as a scalar,
 
@@ -13,7 +13,7 @@ and then assembles the scalars into vectors and matrices:
 
 :func:`gradients_by_loops` computes the first form with plain Python loops over i, j, k, one
 multiplication at a time; :func:`gradients_by_matrices` computes the second with NumPy. The
-network is the MLP of :mod:`backprop.network` (hidden activation f, softmax and
+network is the MLP of :mod:`backprop.book.network` (hidden activation f, softmax and
 cross-entropy at the output) on a single example x of shape (n_0,).
 """
 
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backprop.activations import activation_pair
-from backprop.losses import one_hot_rows, softmax
-from backprop.network import by_layer, check_mlp
+from backprop.book.network import by_layer, check_mlp
+from backprop.nn.activations import activation_pair
+from backprop.nn.losses import one_hot_rows, softmax
 from backprop.validation import as_finite_array, check_same_shape
 
 __all__ = ["gradients_by_loops", "gradients_by_matrices"]
@@ -51,7 +51,7 @@ def gradients_by_loops(
     label : int, or one-hot array of shape (c,)
         Its class.
     weights, biases, activation
-        As for :func:`backprop.network.forward_pass`.
+        As for :func:`backprop.book.network.forward_pass`.
 
     Returns
     -------

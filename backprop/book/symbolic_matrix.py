@@ -1,9 +1,9 @@
 """SymPy derivations of chapters 5 and 6: softmax, the error term, and the matrix forms.
 
-Like :mod:`backprop.symbolic`, each function returns both sides of an identity, the left
+Like :mod:`backprop.book.symbolic`, each function returns both sides of an identity, the left
 side found by differentiating the network's scalar loss entry by entry, the right side the
 assembled formula of the book, so that a chapter can display them and a test can check
-:func:`backprop.symbolic.is_identity`. Where the book says "any loss", the loss is an
+:func:`backprop.book.symbolic.is_identity`. Where the book says "any loss", the loss is an
 undefined SymPy function C of the entries it depends on; where it says "any activation",
 f is an undefined function too, so the identities hold for every choice of C and f.
 """

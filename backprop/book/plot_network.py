@@ -1,4 +1,4 @@
-"""Drawings of small fully connected networks: units as circles, weights as arrows.
+"""Small fully connected networks drawn: units as circles, weights as arrows (chapter 3).
 
 Used for one neuron, for a small network after its forward pass (values on the units) and
 after its backward pass (dC/dz on the units, dC/dw on the edges), and for the "reversed
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from backprop.plot import EDGE_COLOR, INPUT_FILL, NODE_FILL, OUTLINE_COLOR
+from backprop.book.plot_graph import EDGE_COLOR, INPUT_FILL, NODE_FILL, OUTLINE_COLOR
 
 Unit = tuple[int, int]  # (layer, index in the layer); layer 0 holds the inputs
 Edge = tuple[int, int, int]  # (layer, unit it feeds, unit of layer - 1 it comes from)

@@ -1,7 +1,10 @@
-"""Losses, each returning the loss and its gradient with respect to the network's output.
+"""Softmax, and the losses with their gradients: softmax cross-entropy and MSE (chapters 5-7).
 
-Both losses are means over the batch, so their gradients carry the factor 1/m (m = batch
-size): a loss and its gradient must agree on that factor, or every step is m times off.
+Each loss returns the loss and its gradient with respect to the network's output. Both are
+means over the batch, so their gradients carry the factor 1/m (m = batch size): a loss and
+its gradient must agree on that factor, or every step is m times off. A loss is one of the
+library's doors: it checks its arguments (finite numbers, shapes that match, labels that
+are classes) before it computes.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backprop.validation import as_finite_array, check_same_shape
+from backprop.validation import as_finite_array, as_labels, check_same_shape
 
 
 def softmax(logits: ArrayLike) -> np.ndarray:
@@ -17,51 +20,35 @@ def softmax(logits: ArrayLike) -> np.ndarray:
 
     The largest logit is subtracted first, which changes nothing mathematically and keeps
     every exponent at most 0, so logits of any size give finite probabilities.
-    """
-    z = as_finite_array(logits, "logits")
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _are_class_indices(labels: ArrayLike) -> bool:
-    y = np.asarray(labels)
-    return y.ndim == 1 and y.dtype.kind in "iu"  # signed or unsigned ints, not bool ("b")
-
-
-def class_indices(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
-    """Return integer labels of shape (batch,), each checked to lie in [0, classes).
 
     Raises
     ------
     ValueError
-        If the shape or the range of an index is wrong.
+        If there are no logits, or one is NaN or infinite.
     """
-    y = np.asarray(labels)
-    if y.shape != (batch,):
-        expected = f"({batch},)"
-        raise ValueError(f"labels must have shape {expected} to match logits, got {y.shape}")
-    if y.min() < 0 or y.max() >= classes:
-        bad = int(y[(y < 0) | (y >= classes)][0])
-        raise ValueError(f"labels must be class indices in [0, {classes}), got {bad}")
-    return y
+    z = as_finite_array(logits, "logits")
+    if z.size == 0:
+        raise ValueError(f"softmax needs at least one logit, got shape {z.shape}")
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
 
 def one_hot_rows(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
-    """Return labels as an (batch, classes) array of probability rows.
+    """Return labels as a (batch, classes) array of probability rows.
 
     ``labels`` is either integer class indices of shape (batch,), each in [0, classes), or
     already rows of shape (batch, classes) that are non-negative and sum to 1 (one-hot rows).
 
     Raises
     ------
+    TypeError
+        If 1-D labels are not integers.
     ValueError
         If the shape, the range of an index or a row's sum is wrong.
     """
     y = np.asarray(labels)
-    if _are_class_indices(y):
-        return np.eye(classes)[class_indices(y, batch, classes)]
     if y.ndim == 1:
-        raise TypeError(f"1-D labels must be integer class indices, got dtype {y.dtype}")
+        return np.eye(classes)[as_labels(y, batch, classes)]
     rows = as_finite_array(y, "labels")
     check_same_shape(rows, (batch, classes), "one-hot labels")
     if (rows < 0).any() or not np.allclose(rows.sum(axis=1), 1.0):
@@ -86,37 +73,26 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     loss : float
         The mean over the batch.
     dlogits : numpy.ndarray of shape (batch, classes)
-        dL/dz.
+        dL/dz, in the logits' dtype.
     """
     z = as_finite_array(logits, "logits")
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
-        expected = "(batch, classes) with classes >= 2"
+        expected = "(batch, classes) with batch >= 1 and classes >= 2"
         raise ValueError(f"logits must have shape {expected}, got {z.shape}")
     m, classes = z.shape
-    if _are_class_indices(labels):
-        return cross_entropy_of_indices(z, class_indices(labels, m, classes))
-    y = one_hot_rows(labels, m, classes).astype(z.dtype, copy=False)
+    y = np.asarray(labels)
+    indices = y.ndim == 1
+    y = as_labels(y, m, classes) if indices else one_hot_rows(y, m, classes)
     shifted, a, log_total = _softmax_parts(z)
-    loss = float((y * (log_total - shifted)).sum()) / m
-    a -= y
+    if indices:
+        rows = np.arange(m)
+        loss = float((log_total[:, 0] - shifted[rows, y]).sum()) / m
+        a[rows, y] -= 1.0  # a - y, without building the one-hot rows
+    else:
+        loss = float((y * (log_total - shifted)).sum()) / m
+        a -= y
     a /= m
     return loss + 0.0, a  # + 0.0 turns -0.0 into 0.0
-
-
-def cross_entropy_of_indices(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """:func:`softmax_cross_entropy` for logits and class indices that are already checked.
-
-    ``z`` must be a finite float array of shape (m, c) and ``y`` ints in [0, c) of shape (m,):
-    nothing is checked. The training loop checks all its data once and then calls this for
-    every batch.
-    """
-    m = len(z)
-    shifted, a, log_total = _softmax_parts(z)
-    rows = np.arange(m)
-    loss = float((log_total[:, 0] - shifted[rows, y]).sum()) / m
-    a[rows, y] -= 1.0  # a - y, without building the one-hot rows
-    a /= m
-    return loss + 0.0, a
 
 
 def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,9 +112,16 @@ def mse(predictions: ArrayLike, targets: ArrayLike) -> tuple[float, np.ndarray]:
     """Mean squared error over every entry, and its gradient.
 
     L = (1/N) sum (p - t)^2 over all N entries; dL/dp = 2 (p - t) / N.
+
+    Raises
+    ------
+    ValueError
+        If there are no predictions, the shapes differ, or a value is NaN or infinite.
     """
     p = as_finite_array(predictions, "predictions")
     t = as_finite_array(targets, "targets")
     check_same_shape(t, p.shape, "targets")
+    if p.size == 0:
+        raise ValueError(f"mse needs at least one prediction, got shape {p.shape}")
     diff = p - t
     return float(np.mean(diff**2)), 2.0 * diff / diff.size

@@ -1,4 +1,4 @@
-"""A whole multilayer perceptron as two functions: ``forward_pass`` and ``backward_pass``.
+"""A whole MLP as two functions, ``forward_pass`` and ``backward_pass`` (chapter 6).
 
 Chapter 6's batched equations, for layers l = 1..L with samples as rows:
 
@@ -19,9 +19,15 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from backprop.activations import activation_pair
-from backprop.losses import one_hot_rows, softmax, softmax_cross_entropy
-from backprop.validation import as_batch, as_finite_array, check_same_shape
+from backprop.nn.activations import activation_pair
+from backprop.nn.losses import one_hot_rows, softmax, softmax_cross_entropy
+from backprop.validation import (
+    as_batch,
+    as_count,
+    as_finite_array,
+    check_generator,
+    check_same_shape,
+)
 
 __all__ = ["backward_pass", "by_layer", "check_mlp", "forward_pass", "init_mlp"]
 
@@ -31,13 +37,13 @@ def init_mlp(
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
     """Random weights for layer widths n_0, n_1, ..., n_L, W^(l) of shape (n_l, n_(l-1)).
 
-    Entries are uniform in ±1/sqrt(n_(l-1)), as :class:`backprop.layers.Linear` draws them.
+    Entries are uniform in ±1/sqrt(n_(l-1)), as :class:`backprop.nn.linear.Linear` draws them.
     Returns ``(weights, biases)``; ``biases`` is None when ``bias`` is False.
     """
-    if len(widths) < 2 or any(
-        isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 for n in widths
-    ):
-        raise ValueError(f"widths must be at least two positive ints, got {list(widths)}")
+    if len(widths) < 2:
+        raise ValueError(f"widths must list at least two layers, got {list(widths)}")
+    widths = [as_count(n, f"widths[{i}]") for i, n in enumerate(widths)]
+    check_generator(rng)
     weights, biases = [], []
     for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
         bound = 1.0 / np.sqrt(n_in)

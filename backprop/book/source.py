@@ -1,4 +1,4 @@
-"""The package's own code, shown in the book: a function's source with its docstring folded.
+"""The package's own code, shown in the book with docstrings folded (chapters 4-8).
 
 Chapters print the functions they teach from the package (the single source of truth)
 instead of re-typing them; the docstring, already on the API page, is replaced by ``...``.

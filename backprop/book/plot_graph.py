@@ -1,4 +1,4 @@
-"""Figures the chapters share: computational graphs of :class:`~backprop.scalar.Value` nodes.
+"""Computational graphs of :class:`~backprop.scalar.Value` nodes, drawn (chapters 1-4).
 
 Graphs are drawn with matplotlib alone (no graphviz), left to right: the
 inputs in the first column, every node one column right of its latest input.

@@ -1,4 +1,4 @@
-"""SymPy derivations that the chapters display and the tests assert.
+"""SymPy derivations that chapters 1 and 2 display and the tests assert.
 
 Each function builds both sides of an identity from the book (for example the
 chain rule, or sigma' = sigma (1 - sigma)) and returns them unsimplified, so a

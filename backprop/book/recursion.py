@@ -1,4 +1,4 @@
-"""The error terms dC/dz of a layered network, found two ways, counting multiplications.
+"""The error terms dC/dz of a layered network, found two ways, with counted cost (chapter 4).
 
 A network has layers 1..D of sigmoid-like units. Given the weights W^(l) (shape
 (n_l, n_(l-1))), the slopes f'(z^(l)) fixed by the forward pass, and dC/da at the last layer,

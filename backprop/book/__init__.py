@@ -1,0 +1,21 @@
+"""backprop.book: what the chapters use to teach, built on the library.
+
+None of this is needed to train a network; it is how the chapters show and check the ideas.
+Each module imports the library (:mod:`backprop.scalar`, :mod:`backprop.nn`, ...), never
+the other way round.
+
+- :mod:`backprop.book.symbolic`, :mod:`backprop.book.symbolic_matrix`: the SymPy
+  derivations (chapters 1-2; 5-6);
+- :mod:`backprop.book.recursion`: error terms computed naively and stored, with counted
+  cost (chapter 4);
+- :mod:`backprop.book.assembly`: one example's gradients by loops and by matrix products
+  (chapter 5);
+- :mod:`backprop.book.network`: a whole MLP as ``forward_pass`` and ``backward_pass`` on
+  batches (chapter 6);
+- :mod:`backprop.book.slips`: broken backward passes, each caught by a gradient check
+  (chapter 8);
+- :mod:`backprop.book.source`: the package's own code, shown in the book;
+- :mod:`backprop.book.plot_graph`, :mod:`backprop.book.plot_network`,
+  :mod:`backprop.book.plot_training`: the figures (graphs of ``Value`` nodes, networks,
+  training curves and decision regions).
+"""
