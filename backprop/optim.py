@@ -1,7 +1,7 @@
 """Gradient descent for the layer modules: an SGD optimiser and a training loop (chapter 7).
 
 One step of gradient descent with learning rate eta (``lr``) and momentum mu is, for every
-parameter theta with gradient g = dL/dtheta from the last backward pass,
+parameter theta with gradient g = dC/dtheta from the last backward pass,
 
     v <- mu v + g,    theta <- theta - eta v,
 
@@ -57,19 +57,54 @@ class SGD:
             )
         self.model, self.momentum = model, float(momentum)
         self.velocities = [np.zeros_like(p) for p in params]
+        self._flat, self._updates = _buffers(params)
 
     def step(self) -> None:
         """One step: v <- mu v + g, then theta <- theta - eta v, for every parameter in place.
 
-        Without momentum v is g itself, so the step is theta <- theta - eta g.
+        Without momentum v is g itself, so the step is theta <- theta - eta g. Every update
+        is computed, into one buffer, and checked before any parameter changes: if one is
+        not finite, or so large that its square overflows,
+        :class:`~backprop.validation.NotFiniteError` is
+        raised and the parameters and velocities are left as they were.
         """
         params, grads = self.model.parameters(), self.model.gradients()
-        for theta, g, v in zip(params, grads, self.velocities, strict=True):
+        for g, v, u in zip(grads, self.velocities, self._updates, strict=True):
+            if self.momentum:  # u = mu v + g, the new velocity; the step is eta u
+                np.multiply(v, self.momentum, out=u)
+                u += g
+            else:
+                np.multiply(g, self.lr, out=u)
+        for flat in self._flat:  # with momentum the buffers hold v; the step is eta v
+            size = np.vdot(flat, flat)
+            if not math.isfinite(size * self.lr * self.lr if self.momentum else size):
+                raise NotFiniteError(
+                    "an SGD update is not finite or too large to represent; no parameter changed"
+                )
+        for theta, v, u in zip(params, self.velocities, self._updates, strict=True):
             if self.momentum:
-                v *= self.momentum
-                v += g
-                g = v
-            theta -= self.lr * g
+                v[...] = u
+                theta -= self.lr * u
+            else:
+                theta -= u
+
+
+def _buffers(params: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One flat buffer per dtype, and a view of it shaped like each parameter.
+
+    The updates of all parameters land in these views, so that one dot product per buffer
+    checks them all (a check per array costs several times as much for small layers).
+    """
+    flat = {}
+    for dtype in dict.fromkeys(p.dtype for p in params):
+        flat[dtype] = np.empty(sum(p.size for p in params if p.dtype == dtype), dtype=dtype)
+    used = dict.fromkeys(flat, 0)
+    views = []
+    for p in params:
+        start = used[p.dtype]
+        views.append(flat[p.dtype][start : start + p.size].reshape(p.shape))
+        used[p.dtype] += p.size
+    return list(flat.values()), views
 
 
 def train_step(model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike) -> float:
@@ -82,7 +117,7 @@ def train_step(model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike) -
     Parameters
     ----------
     model : Module
-        The network; its output is the logits. dL/dX is computed unless
+        The network; its output is the logits. dC/dX is computed unless
         ``model.needs_input_grad`` is False (:func:`train` sets it so).
     optimizer : SGD
         Updates ``model``'s parameters with the gradients of this batch.
@@ -154,7 +189,7 @@ def train(
     ``batch_size`` rows (the last batch may be smaller). After each epoch the loss and
     accuracy on all the training data (and the accuracy on ``test = (X_test, labels_test)``)
     are recorded in evaluation mode; with ``print_every = k`` a one-line summary is
-    printed every k epochs. dL/dX is never computed: no parameter needs it.
+    printed every k epochs. dC/dX is never computed: no parameter needs it.
 
     Raises
     ------
@@ -194,8 +229,16 @@ def train(
                         f"lr={optimizer.lr:g} may be too large"
                     ) from error
             model.eval()
-            logits = model.forward(X)
-            history.loss.append(softmax_cross_entropy(logits, y)[0])
+            try:
+                logits = model.forward(X)
+                loss = softmax_cross_entropy(logits, y)[0]
+            except NotFiniteError as error:
+                raise FloatingPointError(
+                    f"training diverged in epoch {epoch}: {error}, after its last step "
+                    f"(the parameters are finite); the learning rate lr={optimizer.lr:g} may "
+                    "be too large"
+                ) from error
+            history.loss.append(loss)
             history.accuracy.append(float(np.mean(np.argmax(logits, axis=1) == y)))
             if test is not None:
                 history.test_accuracy.append(accuracy(model, X_test, y_test))
@@ -220,8 +263,11 @@ def _dtype_of(model: Module) -> np.dtype | None:
 
 
 def _as_rows(X: ArrayLike, name: str, dtype: np.dtype | None = None) -> np.ndarray:
-    """X as a finite float array of shape (n, features), n >= 1 (integers become ``dtype``)."""
+    """X as a finite float array of shape (n, features), n >= 1 (integers become ``dtype``).
+
+    The features may have several axes, as images do: (n, channels, height, width).
+    """
     X = as_finite_array(X, name, dtype)
-    if X.ndim != 2 or X.shape[0] == 0:
+    if X.ndim < 2 or X.shape[0] == 0:
         raise ValueError(f"{name} must have shape (n, features) with n >= 1, got {X.shape}")
     return X

@@ -46,7 +46,7 @@ class Value:
     data : float
         The value computed by the forward pass.
     grad : float
-        dL/d(this node) after ``L.backward()``; 0.0 before.
+        dC/d(this node) after ``C.backward()``; 0.0 before.
     op : str
         The operation that produced this node (``""`` for a leaf).
 

@@ -16,6 +16,12 @@ on, as it is for a reader; a full collection before each step (not timed) keeps 
 engine's garbage out of the other's timing. micrograd is used if installed (``pip install
 micrograd``); its recursive ``backward`` raises RecursionError on deep chains, and the first
 depth at which it does is recorded, with the deepest chain it manages.
+
+The control run: every round of the demo also times each engine with the collector off
+(``gc.disable()`` around the timed build and backward pass, the collection before the step
+still made), right after its step with the collector on. The results file keeps the two
+under ``demo`` (collector on) and ``demo_gc_off``, each with every round's times, so the
+collector's share of a step is a ratio within a round.
 """
 
 from __future__ import annotations
@@ -93,28 +99,51 @@ def demo_loss(engine: type, mlp: list, X: list, y: list) -> object:
     return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum(p * p for p in parameters(mlp))
 
 
-def timed_step(build, zero=()) -> tuple[float, float]:
-    """Zero the gradients, collect garbage (untimed), build and back-propagate: the seconds."""
+def timed_step(build, zero=(), collector: bool = True) -> tuple[float, float]:
+    """Zero the gradients, collect garbage (untimed), build and back-propagate: the seconds.
+
+    With ``collector=False`` the garbage collector is off while the step is timed, and is
+    switched back to the state it was in afterwards.
+    """
     for p in zero:
         p.grad = 0.0
     gc.collect()
-    start = time.perf_counter()
-    out = build()
-    built = time.perf_counter()
-    out.backward()
-    return built - start, time.perf_counter() - built
+    was_enabled = gc.isenabled()
+    if not collector:
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        out = build()
+        built = time.perf_counter()
+        out.backward()
+        done = time.perf_counter()
+    finally:
+        if was_enabled:
+            gc.enable()
+    return built - start, done - built
 
 
-def measure_demo(found: dict[str, type], rounds: int) -> dict:
-    """Build and back-propagate the demo's graph in interleaved rounds; medians per engine."""
+def measure_demo(found: dict[str, type], rounds: int) -> tuple[dict, dict]:
+    """Build and back-propagate the demo's graph in interleaved rounds; medians per engine.
+
+    Each round times every engine with the collector on, then at once with it off (the
+    control run). Returns the two sets of results: collector on, collector off.
+    """
     X, y = two_moons()
     mlps = {name: make_mlp(engine) for name, engine in found.items()}
-    results, gradients = {}, {}
+    results: dict[bool, dict] = {True: {}, False: {}}
+    gradients = {}
     for name, engine in found.items():
         loss = demo_loss(engine, mlps[name], X, y)
         loss.backward()
         gradients[name] = [p.grad for p in parameters(mlps[name])]
-        results[name] = {"nodes": count_nodes(loss), "loss": loss.data, "build": [], "backward": []}
+        for collector in results:
+            results[collector][name] = {
+                "nodes": count_nodes(loss),
+                "loss": loss.data,
+                "build": [],
+                "backward": [],
+            }
     if len(gradients) == 2:  # the same graph must give the same gradients
         worst = max(abs(a - b) for a, b in zip(*gradients.values(), strict=True))
         if worst > 1e-9:
@@ -122,15 +151,20 @@ def measure_demo(found: dict[str, type], rounds: int) -> dict:
     for _ in range(rounds):
         for name, engine in found.items():
             mlp = mlps[name]
-            build, back = timed_step(lambda e=engine, m=mlp: demo_loss(e, m, X, y), parameters(mlp))
-            results[name]["build"].append(build)
-            results[name]["backward"].append(back)
-    for row in results.values():
-        row["build_ms"] = statistics.median(row["build"]) * 1e3
-        row["backward_ms"] = statistics.median(row["backward"]) * 1e3
-        step = statistics.median(b + f for b, f in zip(row["build"], row["backward"], strict=True))
-        row["step_ms"], row["nodes_per_second"] = step * 1e3, row["nodes"] / step
-    return results
+            for collector, rows in results.items():
+                build, back = timed_step(
+                    lambda e=engine, m=mlp: demo_loss(e, m, X, y), parameters(mlp), collector
+                )
+                rows[name]["build"].append(build)
+                rows[name]["backward"].append(back)
+    for rows in results.values():
+        for row in rows.values():
+            row["build_ms"] = statistics.median(row["build"]) * 1e3
+            row["backward_ms"] = statistics.median(row["backward"]) * 1e3
+            steps = [b + f for b, f in zip(row["build"], row["backward"], strict=True)]
+            step = statistics.median(steps)
+            row["step_ms"], row["nodes_per_second"] = step * 1e3, row["nodes"] / step
+    return results[True], results[False]
 
 
 def chain_step(engine: type, depth: int) -> tuple[float, float, int]:
@@ -199,20 +233,24 @@ def main() -> None:
     rounds, depths = (3, DEPTHS[:3]) if args.quick else (9, DEPTHS)
     found, skipped = engines()
     print("\n".join(skipped))
-    demo, chains = measure_demo(found, rounds), measure_chains(found, depths, rounds)
+    demo, demo_gc_off = measure_demo(found, rounds)
+    chains = measure_chains(found, depths, rounds)
     machine = harness.machine(("micrograd",))
     machine.update({"gc_enabled": gc.isenabled(), "recursion_limit": sys.getrecursionlimit()})
+    machine["gc_thresholds"] = list(gc.get_threshold())
     results = {"machine": machine, "rounds": rounds, "skipped": skipped}
-    results.update({"demo": demo, "chains": chains})
+    results.update({"demo": demo, "chains": chains, "demo_gc_off": demo_gc_off})
     if "micrograd" in demo:
         rates = [demo[name]["nodes_per_second"] for name in ("backprop", "micrograd")]
         results["demo_speedup"] = rates[0] / rates[1]
-    print(f"micrograd's demo, MLP(2, [16, 16, 1]) on 100 points (median of {rounds} rounds):")
-    for name, row in demo.items():
-        print(
-            f"{name:<10} {row['nodes']:7d} nodes  build {row['build_ms']:7.1f} ms  "
-            f"back {row['backward_ms']:6.1f} ms  {row['nodes_per_second']:11,.0f} nodes/s"
-        )
+    for title, rows in [("collector on", demo), ("control run, collector off", demo_gc_off)]:
+        print(f"micrograd's demo, MLP(2, [16, 16, 1]) on 100 points, {title} "
+              f"(median of {rounds} rounds):")  # fmt: skip
+        for name, row in rows.items():
+            print(
+                f"{name:<10} {row['nodes']:7d} nodes  build {row['build_ms']:7.1f} ms  "
+                f"back {row['backward_ms']:6.1f} ms  {row['nodes_per_second']:11,.0f} nodes/s"
+            )
     for name, row in chains.items():
         for chain in row["chains"]:
             rate = chain["nodes_per_second"]

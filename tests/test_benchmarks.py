@@ -6,6 +6,7 @@ functional network, the operation count is the product-by-product tally, the pai
 is what its docstring says, and the committed results file holds what the appendix reads.
 """
 
+import gc
 import importlib.util
 import json
 from pathlib import Path
@@ -128,6 +129,30 @@ def test_a_chain_step_back_propagates_through_every_node():
     assert nodes == 5001 and build > 0 and back > 0
 
 
+def test_the_control_run_turns_the_collector_off_only_while_timing():
+    seen = []
+
+    def build():
+        seen.append(gc.isenabled())
+        return scalar_engine.Value(2.0) * 3.0
+
+    assert gc.isenabled()
+    scalar_engine.timed_step(build, collector=False)
+    assert seen == [False] and gc.isenabled()  # off while timed, on again after
+    scalar_engine.timed_step(build)
+    assert seen == [False, True]
+
+
+def test_the_demo_is_timed_with_the_collector_on_and_off_in_every_round():
+    on, off = scalar_engine.measure_demo({"backprop": scalar_engine.Value}, rounds=2)
+    for rows in (on, off):
+        row = rows["backprop"]
+        assert len(row["build"]) == len(row["backward"]) == 2
+        assert row["nodes"] == on["backprop"]["nodes"]
+        steps = sorted(b + f for b, f in zip(row["build"], row["backward"], strict=True))
+        assert row["step_ms"] == pytest.approx(1e3 * sum(steps) / 2)  # median of two
+
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -144,5 +169,12 @@ def test_committed_results_hold_what_the_appendix_reads():
     assert not steps["settings"]["quick"], "commit the results of a full run"
     scalar = json.loads((RESULTS / "scalar_engine.json").read_text())
     assert set(scalar["demo"]) == {"backprop", "micrograd"}
+    # the appendix pairs the engines round by round, and reads the control run if present
+    runs = [scalar["demo"]] + ([scalar["demo_gc_off"]] if "demo_gc_off" in scalar else [])
+    for rows in runs:
+        assert set(rows) == set(scalar["demo"])
+        for name, row in rows.items():
+            assert len(row["build"]) == len(row["backward"]) == scalar["rounds"]
+            assert row["nodes"] == scalar["demo"][name]["nodes"]
     depths = [c["depth"] for c in scalar["chains"]["backprop"]["chains"]]
     assert depths == list(scalar_engine.DEPTHS)

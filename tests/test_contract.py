@@ -262,8 +262,8 @@ def test_a_diverging_run_stops_before_the_step_that_breaks(rng, monkeypatch):
         after_each_step.append([p.copy() for p in self.model.parameters()])
 
     monkeypatch.setattr(SGD, "step", recording_step)
-    with pytest.raises(FloatingPointError, match=r"diverged in epoch \d+: logits must be finite.*"
-                       r"the learning rate lr=1e\+100 may be too large"):  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"diverged in epoch \d+: (logits must be finite|"
+                       r"an SGD update is not finite).* lr=1e\+100 may be too large"):  # fmt: skip
         with np.errstate(over="ignore", invalid="ignore"):
             train(model, X, labels, epochs=20, batch_size=10, lr=1e100, rng=rng)
     assert after_each_step, "at least one step succeeded"
@@ -294,3 +294,25 @@ def test_a_gradient_check_in_float32_is_refused_with_the_reason():
     with pytest.raises(TypeError, match="float64, got float32: in float32 a step of h = 1e-06 is "
                        "lost in the rounding"):  # fmt: skip
         check_gradient(lambda v: float(np.sum(v**2)), x, 2 * x)
+
+
+def test_an_update_too_large_to_represent_changes_nothing(rng):
+    """Inputs of size 1000 and lr = 1: the updates grow until their squares overflow."""
+    X, labels = 1000 * rng.normal(size=(64, 3)), rng.integers(0, 2, 64)
+    model = Sequential(Linear(3, 16, rng), ReLU(), Linear(16, 2, rng))
+    with pytest.raises(FloatingPointError, match="diverged in epoch"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            train(model, X, labels, epochs=50, batch_size=16, lr=1.0, rng=rng)
+    assert all(np.isfinite(p).all() for p in model.parameters())
+
+
+def test_sgd_checks_every_update_before_it_changes_any_parameter(rng):
+    model = Sequential(Linear(2, 2, rng), Linear(2, 2, rng))
+    model.forward(np.ones((1, 2)))
+    model.backward(np.ones((1, 2)))
+    model[1].db[0] = np.inf  # the last parameter's gradient is broken
+    before = [p.copy() for p in model.parameters()]
+    with pytest.raises(ValueError, match="an SGD update is not finite .*; no parameter changed"):
+        SGD(model, lr=0.1, momentum=0.9).step()
+    for p, b in zip(model.parameters(), before, strict=True):
+        np.testing.assert_array_equal(p, b)

@@ -187,6 +187,53 @@ def test_batched_gradients_match_central_differences(bias, rng):
 
 @pytest.mark.ch06
 @pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
+def test_repeating_every_example_changes_neither_the_mean_cost_nor_its_gradients(
+    widths, m, bias, activation, rng
+):
+    # chapter 6, exercise 6: each copy weighs 1/(2m) instead of 1/m, and there are two
+    weights, biases, X, labels = make_case(widths, m, bias, rng)
+    twice = np.vstack([X, X]), np.concatenate([labels, labels])
+    loss = forward_pass(X, labels, weights, biases, activation)[0]
+    loss_twice = forward_pass(*twice, weights, biases, activation)[0]
+    assert loss_twice == pytest.approx(loss, rel=1e-12)
+    assert_same_gradients(
+        batched_gradients(*twice, weights, biases, activation),
+        batched_gradients(X, labels, weights, biases, activation),
+    )
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize("m", [2, 5, 8])
+def test_a_summed_cost_has_m_times_the_gradient_of_the_mean(m, rng):
+    # the source's slip: a summed cost with Delta^(L) divided by m. Its check fails with a
+    # relative error of exactly 1 - 1/m, and passes once the gradient is multiplied by m.
+    weights, biases, X, labels = make_case((4, 3, 3), m, True, rng)
+    dW, _ = batched_gradients(X, labels, weights, biases, "sigmoid")
+
+    def summed_cost(W1):
+        return m * forward_pass(X, labels, [W1, weights[1]], biases)[0]
+
+    report = gc.check_gradient(summed_cost, weights[0], dW[0])
+    assert not report.passed
+    assert report.error == pytest.approx(1 - 1 / m, rel=1e-6)
+    assert gc.check_gradient(summed_cost, weights[0], m * dW[0]).passed
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize("m", [1, 4, 9])
+def test_every_row_of_the_output_error_sums_to_zero(m, rng):
+    # softmax rows and one-hot rows both sum to 1, so (A - Y) / m has rows summing to 0,
+    # negative only in the label's column
+    weights, biases, X, labels = make_case((3, 5, 4), m, True, rng)
+    _, Z, A = forward_pass(X, labels, weights, biases)
+    Delta = (A[2] - np.eye(4)[labels]) / m
+    np.testing.assert_allclose(Delta.sum(axis=1), 0.0, atol=1e-15)
+    assert np.array_equal(np.argmin(Delta, axis=1), labels)
+    assert (np.sum(Delta < 0, axis=1) == 1).all()
+
+
+@pytest.mark.ch06
+@pytest.mark.parametrize(("widths", "m", "bias", "activation"), CASES, ids=IDS)
 def test_batched_gradients_match_the_layer_modules(widths, m, bias, activation, rng):
     weights, biases, X, labels = make_case(widths, m, bias, rng)
     modules = []

@@ -68,7 +68,6 @@ def test_chapter_shape(path):
     assert "After this chapter you will be able to" in markdown
     assert "## Summary" in markdown
     assert "## Exercises" in markdown
-    assert ":class: dropdown" in markdown  # solutions folded away
     labels = set(re.findall(r"\$\$ \(([\w-]+)\)", markdown))
     assert labels, "numbered equations"
     for ref in re.findall(r"\{eq\}`([\w-]+)`", markdown):
@@ -129,3 +128,28 @@ def test_nbval_markers_are_lines_of_their_own(path):
             if "NBVAL_" in line:
                 assert line.strip() == "# NBVAL_IGNORE_OUTPUT", line
                 assert lines[number + 1].startswith("# "), "say why the output may differ"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_exercises_run_and_check_themselves(path):
+    """Solutions are folded code cells that nbval runs, and one exercise checks the reader.
+
+    A folded solution is a code cell tagged `hide-cell` whose first line starts with
+    `# Solution`; a "fill in this function" exercise calls `check_answer` (from
+    backprop.book.exercises) on the reader's function. Code inside a text block never runs,
+    so no solution may hide there.
+    """
+    nb = load(path)
+    solutions = [
+        cell
+        for cell in code_cells(nb)
+        if "hide-cell" in cell["metadata"].get("tags", [])
+        and "".join(cell["source"]).startswith("# Solution")
+    ]
+    assert solutions, "no folded solution cell"
+    sources = ["".join(cell["source"]) for cell in code_cells(nb)]
+    assert any("check_answer(" in source for source in sources), "no self-checking exercise"
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and "```python" in text:
+            assert "Solution" not in text and "dropdown" not in text, "a solution in a text block"

@@ -1,5 +1,6 @@
 """backprop.optim: SGD steps against hand computation, and training runs that must succeed."""
 
+import itertools
 import re
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from backprop.book.plot_training import confusion_matrix
 from backprop.data import load_digits_split, spiral
-from backprop.nn import Linear, ReLU, Sequential
+from backprop.nn import Linear, ReLU, Sequential, softmax_cross_entropy
 from backprop.optim import SGD, History, accuracy, predict, train
 
 pytestmark = pytest.mark.ch07
@@ -72,7 +73,7 @@ def test_training_on_the_spiral_lowers_the_loss_and_learns_it():
     # not every epoch improves (SGD is noisy), but each block of 20 epochs does, on average
     block_means = loss.reshape(10, 20).mean(axis=1)
     assert np.all(np.diff(block_means) < 0)
-    assert history.accuracy[-1] >= 0.97  # chapter 7 reports 99.3% with this setting
+    assert history.accuracy[-1] >= 0.97  # seed 2026 here; chapter 7 reports 99.0% with its draws
     assert accuracy(net, X, labels) == history.accuracy[-1]
 
 
@@ -104,8 +105,8 @@ def test_the_digits_network_reaches_the_chapters_accuracy():
         test=(digits.X_test, digits.labels_test),
     )
     assert len(history.test_accuracy) == 30
-    # chapter 7 reports 97.8% with these settings (its generator has drawn other numbers
-    # before); seeds tried while writing this test gave 97.3% to 98.4%
+    # chapter 7 reports 439 of 450 (97.6%) with these settings (its generator has drawn other
+    # numbers before); seeds tried while writing this test gave 97.3% to 98.4%
     assert history.test_accuracy[-1] >= 0.975
     assert history.accuracy[-1] == 1.0
 
@@ -194,3 +195,37 @@ def test_the_api_pages_quick_start_runs_and_learns(capsys):
     exec(code, {})  # noqa: S102  (the page's own example, as a reader would run it)
     printed = capsys.readouterr().out
     assert int(re.fullmatch(r"training accuracy (\d+)%\n", printed).group(1)) >= 90
+
+
+def test_batch_gradients_are_unbiased_and_their_spread_follows_the_formula(rng):
+    """Chapter 7: over every batch of m of N examples, at fixed parameters, the mean batch
+    gradient is the full gradient, and the mean squared distance is (N-m)/(N-1) s^2/m."""
+    X, labels = spiral(3, 3, 0.2, rng)  # N = 9
+    net = Sequential(Linear(2, 5, rng), ReLU(), Linear(5, 3, rng))
+
+    def gradient(rows):
+        net.backward(softmax_cross_entropy(net.forward(X[rows]), labels[rows])[1])
+        return np.concatenate([g.ravel() for g in net.gradients()])
+
+    full = gradient(list(range(9)))
+    per_example = np.array([gradient([n]) for n in range(9)])
+    s2 = np.mean(np.sum((per_example - full) ** 2, axis=1))
+    for m in (1, 2, 4):
+        batches = [gradient(list(b)) for b in itertools.combinations(range(9), m)]
+        np.testing.assert_allclose(np.mean(batches, axis=0), full, rtol=1e-12, atol=1e-15)
+        spread = np.mean(np.sum((np.array(batches) - full) ** 2, axis=1))
+        np.testing.assert_allclose(spread, (9 - m) / (9 - 1) * s2 / m, rtol=1e-10)
+
+
+def test_history_plot_labels_the_cost_and_goes_logarithmic():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from backprop.book.plot_training import plot_history
+
+    falling = History(loss=[2.0, 0.5, 0.1], accuracy=[0.3, 0.8, 1.0])
+    ax = plot_history(falling)
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "mean cross-entropy C"
+    assert ax.get_lines()[0].get_label() == "training cost C"
+    flat = History(loss=[1.0, 0.9, 0.8], accuracy=[0.3, 0.4, 0.5])
+    assert plot_history(flat).get_yscale() == "linear"

@@ -6,7 +6,7 @@ by the code under test.
 import numpy as np
 import pytest
 
-from backprop.book.recursion import naive_deltas, stored_deltas
+from backprop.book.recursion import evaluations, naive_deltas, stored_deltas
 
 pytestmark = pytest.mark.ch04
 
@@ -69,3 +69,36 @@ def test_mismatched_layers_are_rejected(rng):
         naive_deltas(weights, slopes, np.ones(3))
     with pytest.raises(ValueError, match=r"layer 2: W has 2 inputs, previous layer has 3 units"):
         stored_deltas([weights[0], np.ones((2, 2))], slopes, dc_da)
+
+
+@pytest.mark.parametrize("width,depth", [(2, 3), (3, 5), (4, 4)])
+def test_a_top_term_is_evaluated_once_per_path(rng, width, depth):
+    # From a unit D layers below the top to one top unit, a path picks one of `width` units
+    # in each of the D - 1 layers between: width^(D-1) paths.
+    weights, slopes, dc_da = network(rng, [width] * (depth + 1))
+    trace = []
+    naive_deltas(weights, slopes, dc_da, trace)
+    assert len(trace) == sum(evaluations(trace).values())
+    for layer in range(1, depth):
+        below = depth - layer
+        assert evaluations(trace, root=(layer, 1))[(depth, 1)] == width ** (below - 1)
+    everywhere = sum(width**d for d in range(depth))  # itself, then width^(D-1) per unit
+    assert evaluations(trace)[(depth, width)] == everywhere
+
+
+def test_the_trace_lists_calls_in_the_order_they_start(rng):
+    weights, slopes, dc_da = network(rng, [2, 2, 2, 2])
+    trace = []
+    naive_deltas(weights, slopes, dc_da, trace)
+    assert trace[:7] == [
+        (0, 1, 1),
+        (1, 2, 1),
+        (2, 3, 1),
+        (2, 3, 2),
+        (1, 2, 2),
+        (2, 3, 1),
+        (2, 3, 2),
+    ]
+    assert len(trace) == 22  # 7 + 7 for layer 1, 3 + 3 for layer 2, 1 + 1 on top
+    with pytest.raises(ValueError, match=r"no call of the error term \(4, 1\) at depth 0"):
+        evaluations(trace, root=(4, 1))

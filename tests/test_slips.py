@@ -74,3 +74,39 @@ def test_directional_check_passes_a_correct_gradient_and_catches_a_wrong_one(rng
     assert not gc.check_directional(loss_of_first, weights[0], wrong, rng).passed
     with pytest.raises(ValueError, match=r"gradient of shape \(15, 20\), got \(20, 15\)"):
         gc.check_directional(loss_of_first, weights[0], dW[0].T, rng)
+
+
+def test_which_slips_the_shapes_catch_on_uneven_widths(rng):
+    """Chapter 8: on 5-4-6-3 three slips still run with every dW shaped like its W."""
+    weights, _ = init_mlp((5, 4, 6, 3), rng, bias=False)
+    X, labels = rng.normal(size=(8, 5)), rng.integers(3, size=8)
+    _, Z, A = forward_pass(X, labels, weights, None, "tanh")
+    shaped_right = []
+    for name, backward in slips.SLIPS.items():
+        try:
+            grads = backward(labels, weights, Z, A, "tanh")
+        except ValueError:
+            assert name == "slope of the wrong layer"  # widths 6 and 3 do not broadcast
+            continue
+        if all(g.shape == W.shape for g, W in zip(grads, weights, strict=True)):
+            shaped_right.append(name)
+        else:
+            assert name == "missing transpose"
+            assert [g.shape for g in grads] == [W.T.shape for W in weights]
+    assert shaped_right == ["forgotten += at a fork", "missing 1/m", "sign error in softmax-CE"]
+    # exercise 2 pairs Delta^(l) with A^(l): square (n_l, n_l) gradients
+    grads = slips.exercise_2(labels, weights, Z, A, "tanh")
+    assert [g.shape for g in grads] == [(4, 4), (6, 6), (3, 3)]
+
+
+def test_exercise_1_is_right_for_relu_only(square_network):
+    """f'(a) = f'(z) for ReLU, so the slip of exercise 1 only shows with other activations."""
+    weights, X, labels, _, _ = square_network
+    for activation, same in [("relu", True), ("tanh", False), ("sigmoid", False)]:
+        _, Z, A = forward_pass(X, labels, weights, None, activation)
+        pairs = zip(
+            slips.exercise_1(labels, weights, Z, A, activation),
+            slips.correct(labels, weights, Z, A, activation),
+            strict=True,
+        )
+        assert all(np.array_equal(a, b) for a, b in pairs) == same, activation

@@ -140,3 +140,35 @@ def test_batch_recursion(m, widths):
     direct, formula = sm.batch_recursion(m, widths)
     assert direct.shape == (m, widths[1])
     assert is_identity(direct, formula)
+
+
+@pytest.mark.ch05
+def test_jacobian_has_one_row_per_input():
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    u = sp.Matrix([x1 * x2, x1 + 3 * x2, sp.sin(x1)])
+    J = sm.jacobian(u, sp.Matrix([x1, x2]))
+    # by hand: row i is d/dx_i of (u_1, u_2, u_3)
+    assert J == sp.Matrix([[x2, 1, sp.cos(x1)], [x1, 3, 0]])
+
+
+@pytest.mark.ch05
+@pytest.mark.parametrize("c", CLASSES)
+def test_softmax_jacobian_in_the_denominator_layout(c):
+    direct, formula = sm.softmax_jacobian_denominator(c)
+    assert direct.shape == (c, c)
+    assert is_identity(direct, formula)
+    a = sm.softmax(sm.symbol_vector("z", c))
+    entries = sp.Matrix(c, c, lambda i, j: a[j] * (sp.KroneckerDelta(i, j) - a[i]))
+    assert is_identity(direct, entries)  # a_j (1_ij - a_i), written entry by entry
+    assert is_identity(direct, sm.softmax_jacobian(c)[0].T)  # the transpose of the other
+
+
+@pytest.mark.ch05
+def test_a_layout_slip_is_caught_where_the_jacobian_is_not_symmetric():
+    x = sm.symbol_vector("x", 2)
+    u = sp.Matrix([x[0] * x[1], x[0] ** 2, x[1]])
+    J = sm.jacobian(u, x)
+    assert J.shape == (2, 3)
+    assert J.T.shape != J.shape  # the numerator layout does not even fit
+    square = sp.Matrix([x[0] * x[1], x[0] ** 2])
+    assert not is_identity(sm.jacobian(square, x), sm.jacobian(square, x).T)

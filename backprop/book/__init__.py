@@ -6,12 +6,17 @@ the other way round.
 
 - :mod:`backprop.book.symbolic`, :mod:`backprop.book.symbolic_matrix`: the SymPy
   derivations (chapters 1-2; 5-6);
-- :mod:`backprop.book.recursion`: error terms computed naively and stored, with counted
-  cost (chapter 4);
+- :mod:`backprop.book.recursion`, :mod:`backprop.book.plot_recursion`: error terms
+  computed naively and stored, with counted cost, and drawn (chapter 4);
+- :mod:`backprop.book.modes`: every gradient by finite differences, by forward mode and by
+  one backward pass, with counted multiplications (chapter 4);
 - :mod:`backprop.book.assembly`: one example's gradients by loops and by matrix products
   (chapter 5);
 - :mod:`backprop.book.network`: a whole MLP as ``forward_pass`` and ``backward_pass`` on
-  batches (chapter 6);
+  batches (chapter 6), and :mod:`backprop.book.plot_shapes`, its products' shapes drawn;
+- :mod:`backprop.book.convolution`: convolution written as loops, and the 1-D correlations
+  inside its backward pass (chapter 10);
+- :mod:`backprop.book.exercises`: ``check_answer``, for exercises that check themselves;
 - :mod:`backprop.book.slips`: broken backward passes, each caught by a gradient check
   (chapter 8);
 - :mod:`backprop.book.source`: the package's own code, shown in the book;

@@ -3,18 +3,22 @@
 Chapter 5 derives every entry of every gradient as a scalar,
 
     delta^(L)_i = a^(L)_i - y_i
-    dL/dW^(l)_ij = delta^(l)_i a^(l-1)_j,    dL/db^(l)_i = delta^(l)_i
+    dC/dW^(l)_ij = delta^(l)_i a^(l-1)_j,    dC/db^(l)_i = delta^(l)_i
     delta^(l-1)_j = f'(z^(l-1)_j) sum_k W^(l)_kj delta^(l)_k,
 
 and then assembles the scalars into vectors and matrices:
 
-    delta^(L) = a^(L) - y,   dL/dW^(l) = delta^(l) a^(l-1)T,
+    delta^(L) = a^(L) - y,   dC/dW^(l) = delta^(l) a^(l-1)T,
     delta^(l-1) = (W^(l)T delta^(l)) * f'(z^(l-1)).
 
 :func:`gradients_by_loops` computes the first form with plain Python loops over i, j, k, one
 multiplication at a time; :func:`gradients_by_matrices` computes the second with NumPy. The
 network is the MLP of :mod:`backprop.book.network` (hidden activation f, softmax and
 cross-entropy at the output) on a single example x of shape (n_0,).
+
+:func:`draw_matrix` and :func:`plot_outer_product` draw the assembly itself: a matrix as a
+grid of its numbers, and dC/dW = delta a^T with the column delta beside it and the row a^T
+above it, so that entry (i, j) sits where row i of delta meets column j of a^T.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
 from backprop.book.network import by_layer, check_mlp
@@ -30,7 +37,7 @@ from backprop.nn.activations import activation_pair
 from backprop.nn.losses import one_hot_rows, softmax
 from backprop.validation import as_finite_array, check_same_shape
 
-__all__ = ["gradients_by_loops", "gradients_by_matrices"]
+__all__ = ["draw_matrix", "gradients_by_loops", "gradients_by_matrices", "plot_outer_product"]
 
 Gradients = tuple[list[np.ndarray], list[np.ndarray] | None]
 
@@ -42,7 +49,7 @@ def gradients_by_loops(
     biases: Sequence[ArrayLike] | None = None,
     activation: str = "sigmoid",
 ) -> Gradients:
-    """dL/dW^(l) and dL/db^(l) for one example, one scalar at a time (Python loops).
+    """dC/dW^(l) and dC/db^(l) for one example, one scalar at a time (Python loops).
 
     Parameters
     ----------
@@ -90,7 +97,7 @@ def gradients_by_loops(
             delta[l - 1].append(float(f_prime(z[l - 1][j])) * total)
 
     dW, db = [], []
-    for l in range(1, L + 1):  # dL/dW_ij = delta_i a_j, dL/db_i = delta_i
+    for l in range(1, L + 1):  # dC/dW_ij = delta_i a_j, dC/db_i = delta_i
         outer = []
         for i in range(n[l]):
             outer.append([delta[l][i] * a[l - 1][j] for j in range(n[l - 1])])
@@ -140,3 +147,86 @@ def _one_example(
     label = np.asarray(label)
     y = one_hot_rows(label.reshape(1, *label.shape), 1, c)[0]
     return Ws, bs, x, y
+
+
+def draw_matrix(
+    values: ArrayLike,
+    ax: Axes | None = None,
+    row_labels: Sequence[str] = (),
+    col_labels: Sequence[str] = (),
+    title: str = "",
+) -> Axes:
+    """A matrix as a grid of cells, each showing its value to 3 significant figures.
+
+    Positive entries are red, negative blue, zero white; the colour scale is symmetric about
+    0 and set by the largest magnitude. A vector of shape (n,) is drawn as a column.
+    """
+    M = np.asarray(values, dtype=float)
+    M = M.reshape(-1, 1) if M.ndim == 1 else M
+    if M.ndim != 2 or M.size == 0:
+        raise ValueError(f"draw_matrix needs a vector or a matrix, got shape {M.shape}")
+    ax = ax if ax is not None else plt.subplots(figsize=(0.9 * M.shape[1] + 1, 0.6 * M.shape[0]))[1]
+    limit = max(float(np.max(np.abs(M))), 1e-300)
+    ax.imshow(M, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+    for (i, j), v in np.ndenumerate(M):
+        # dark cells get white digits
+        color = "white" if abs(v) > 0.6 * limit else "black"
+        ax.text(j, i, three_figures(v), ha="center", va="center", color=color, fontsize=9)
+    ax.set_xticks(range(M.shape[1]), list(col_labels) or [""] * M.shape[1])
+    ax.set_yticks(range(M.shape[0]), list(row_labels) or [""] * M.shape[0])
+    ax.tick_params(length=0, labeltop=True, labelbottom=False)
+    ax.set_xticks(np.arange(M.shape[1] + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(M.shape[0] + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax
+
+
+def plot_outer_product(
+    delta: ArrayLike, a: ArrayLike, layer: str = "l", size: tuple[float, float] = (7.5, 3.8)
+) -> Figure:
+    """dC/dW = delta a^T drawn as it is assembled: entry (i, j) is delta_i a_j.
+
+    The column delta (length n_l) stands to the left of the product, the row a^T (length
+    n_(l-1)) above it, each cell of the product where its row and its column meet.
+    ``layer`` names the layer in the labels ("l", "L", "2", ...).
+    """
+    delta, a = np.asarray(delta, dtype=float), np.asarray(a, dtype=float)
+    if delta.ndim != 1 or a.ndim != 1:
+        raise ValueError(
+            f"plot_outer_product needs two vectors, got shapes {delta.shape} and {a.shape}"
+        )
+    rows, cols = len(delta), len(a)
+    fig = plt.figure(figsize=size)
+    grid = fig.add_gridspec(
+        2, 2, width_ratios=[1, cols], height_ratios=[1, rows], wspace=0.08, hspace=0.08
+    )
+    corner = fig.add_subplot(grid[0, 0])
+    corner.axis("off")
+    corner.text(0.5, 0.5, r"$\delta\, a^{\mathsf{T}}$", ha="center", va="center", fontsize=13)
+    row_names = [f"$\\delta^{{({layer})}}_{{{i + 1}}}$" for i in range(rows)]
+    col_names = [f"$a^{{({_previous(layer)})}}_{{{j + 1}}}$" for j in range(cols)]
+    draw_matrix(a.reshape(1, -1), fig.add_subplot(grid[0, 1]), col_labels=col_names)
+    draw_matrix(delta, fig.add_subplot(grid[1, 0]), row_labels=row_names)
+    product = fig.add_subplot(grid[1, 1])
+    draw_matrix(np.outer(delta, a), product)
+    product.set_xlabel(
+        f"$\\partial C / \\partial W^{{({layer})}}_{{ij}} = "
+        f"\\delta^{{({layer})}}_i \\, a^{{({_previous(layer)})}}_j$"
+    )
+    return fig
+
+
+def three_figures(value: float) -> str:
+    """A number to 3 significant figures, trailing zeros kept: 0.15 gives '0.150'."""
+    text = f"{value:#.3g}"
+    return text.rstrip(".") if "e" not in text else text
+
+
+def _previous(layer: str) -> str:
+    """The name of the layer before ``layer``: "l" gives "l-1", "3" gives "2"."""
+    return str(int(layer) - 1) if layer.isdigit() else f"{layer}-1"

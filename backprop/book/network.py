@@ -3,9 +3,9 @@
 Chapter 6's batched equations, for layers l = 1..L with samples as rows:
 
     Z^(l) = A^(l-1) W^(l)T + 1 b^(l)T,   A^(l) = f(Z^(l)),   A^(0) = X,   A^(L) = softmax(Z^(L))
-    L = -(1/m) sum_n sum_i Y_ni ln A^(L)_ni
+    C = -(1/m) sum_n sum_i Y_ni ln A^(L)_ni
     Delta^(L) = (A^(L) - Y) / m,   Delta^(l) = (Delta^(l+1) W^(l+1)) * f'(Z^(l))
-    dL/dW^(l) = Delta^(l)T A^(l-1),   dL/db^(l) = column sums of Delta^(l)
+    dC/dW^(l) = Delta^(l)T A^(l-1),   dC/db^(l) = column sums of Delta^(l)
 
 Inside the two functions the per-layer arrays live in dicts keyed by the layer number l, so
 that ``Z[l] = A[l - 1] @ W[l].T + b[l]`` reads exactly as the equation does. The caller passes
@@ -100,7 +100,7 @@ def forward_pass(
     biases: Sequence[ArrayLike] | None = None,
     activation: str = "sigmoid",
 ) -> tuple[float, dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Run a batch through the MLP; return the mean loss and every Z^(l) and A^(l).
+    """Run a batch through the MLP; return the mean cost C and every Z^(l) and A^(l).
 
     Parameters
     ----------
@@ -119,7 +119,7 @@ def forward_pass(
         The mean cross-entropy, Z[l] for l = 1..L and A[l] for l = 0..L (A[0] is X).
     """
     W, b = by_layer(*check_mlp(weights, biases))
-    L = len(W)  # the number of layers; the loss is called `loss`
+    L = len(W)  # the number of layers; the cost is called `loss`
     f, _ = activation_pair(activation)
     n_0 = W[1].shape[1]
     A = {0: as_batch(X, n_0, "X")}  # the first layer's input is X
@@ -141,7 +141,7 @@ def backward_pass(
     activation: str = "sigmoid",
     bias: bool = True,
 ) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
-    """Gradients of the mean loss: dL/dW^(l) = Delta^(l)T A^(l-1), dL/db^(l) = sums of Delta^(l).
+    """Gradients of the mean cost: dC/dW^(l) = Delta^(l)T A^(l-1), dC/db^(l) = sums of Delta^(l).
 
     ``Z`` and ``A`` are what :func:`forward_pass` returned for the same weights and
     activation. Returns ``(dW, db)`` as lists in layer order (``db`` is None without bias).
@@ -151,7 +151,7 @@ def backward_pass(
     _, f_prime = activation_pair(activation)
     m, c = A[L].shape
     Y = one_hot_rows(labels, m, c)
-    Delta = {L: (A[L] - Y) / m}  # divided by m because the loss is a mean
+    Delta = {L: (A[L] - Y) / m}  # divided by m because the cost is a mean
     for l in range(L - 1, 0, -1):  # down to layer 1, which has weights too
         Delta[l] = (Delta[l + 1] @ W[l + 1]) * f_prime(Z[l])
     dW = [Delta[l].T @ A[l - 1] for l in W]  # Delta^(l) with A^(l-1)

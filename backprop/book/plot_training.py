@@ -25,17 +25,17 @@ def _axes(ax: Axes | None, size: tuple[float, float] = (5.0, 4.0)) -> Axes:
 
 
 def plot_history(history: History, ax: Axes | None = None, title: str = "") -> Axes:
-    """Training loss per epoch (left axis) and accuracies (right axis).
+    """Training cost C per epoch (left axis) and accuracies (right axis).
 
-    The loss axis is logarithmic when the loss falls by more than a factor of 10.
+    The cost axis is logarithmic when the cost falls by more than a factor of 10.
     """
-    ax = _axes(ax)
+    ax = _axes(ax, (6.5, 4.0))
     epochs = np.arange(1, len(history.loss) + 1)
-    ax.plot(epochs, history.loss, color="black", label="training loss")
+    ax.plot(epochs, history.loss, color="black", label="training cost C")
     if max(history.loss) > 10 * min(history.loss):
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean cross-entropy")
+    ax.set_ylabel("mean cross-entropy C")
     right = ax.twinx()
     right.plot(epochs, history.accuracy, color=CLASS_COLORS[0], label="training accuracy")
     if history.test_accuracy:
@@ -111,7 +111,7 @@ def confusion_matrix(true: ArrayLike, predicted: ArrayLike, classes: int) -> np.
 
 def plot_confusion_matrix(counts: np.ndarray, ax: Axes | None = None, title: str = "") -> Axes:
     """Draw a confusion matrix with its counts written in the cells."""
-    ax = _axes(ax, (5.0, 5.0))
+    ax = _axes(ax, (6.5, 6.0))
     classes = counts.shape[0]
     ax.imshow(counts, cmap="Blues")
     for i in range(classes):

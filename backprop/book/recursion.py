@@ -11,10 +11,13 @@ every error term follows from the recursion
 unit of the next layer, so a delta is recomputed once for every path to the output.
 :func:`stored_deltas` runs the same recursion from the output backwards and keeps each
 delta once: that is the backward pass. Both count every multiplication they perform.
+The naive recursion can also record its calls (``trace``), which :func:`evaluations`
+counts and :func:`backprop.book.plot_recursion.draw_recursion` draws.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -49,8 +52,14 @@ def _check(weights: Sequence[np.ndarray], slopes: Sequence[np.ndarray], dc_da: n
         raise ValueError(f"dC/da must have shape {slopes[-1].shape}, got {dc_da.shape}")
 
 
+Call = tuple[int, int, int]  # (depth in the call tree, layer from 1, unit from 1)
+
+
 def naive_deltas(
-    weights: Sequence[np.ndarray], slopes: Sequence[np.ndarray], dc_da: np.ndarray
+    weights: Sequence[np.ndarray],
+    slopes: Sequence[np.ndarray],
+    dc_da: np.ndarray,
+    trace: list[Call] | None = None,
 ) -> tuple[list[np.ndarray], int]:
     """All error terms by top-down recursion without storing any; and the multiplications.
 
@@ -63,6 +72,10 @@ def naive_deltas(
         f'(z^(1)), ..., f'(z^(D)), shapes (n_l,).
     dc_da : array of shape (n_D,)
         dC/da at the last layer.
+    trace : list, optional
+        If given, every evaluation of an error term is appended to it, in the order the
+        calls start, as (depth of the call, layer, unit), layers and units counted from 1:
+        depth 0 is a call made for its own sake, depth d + 1 a call made by one at depth d.
 
     Returns
     -------
@@ -74,15 +87,19 @@ def naive_deltas(
     mul = MultiplicationCounter()
     last = len(slopes) - 1
 
-    def delta(layer: int, j: int) -> float:
+    def delta(layer: int, j: int, depth: int) -> float:
+        if trace is not None:
+            trace.append((depth, layer + 1, j + 1))
         if layer == last:
             return mul(slopes[layer][j], dc_da[j])
         total = 0.0
         for k in range(slopes[layer + 1].shape[0]):
-            total += mul(weights[layer + 1][k, j], delta(layer + 1, k))
+            total += mul(weights[layer + 1][k, j], delta(layer + 1, k, depth + 1))
         return mul(slopes[layer][j], total)
 
-    deltas = [np.array([delta(layer, j) for j in range(len(s))]) for layer, s in enumerate(slopes)]
+    deltas = [
+        np.array([delta(layer, j, 0) for j in range(len(s))]) for layer, s in enumerate(slopes)
+    ]
     return deltas, mul.count
 
 
@@ -104,3 +121,22 @@ def stored_deltas(
         ]
         deltas[layer] = np.array([mul(s, t) for s, t in zip(slopes[layer], sums, strict=True)])
     return deltas, mul.count
+
+
+def evaluations(trace: Sequence[Call], root: tuple[int, int] | None = None) -> Counter:
+    """How often each error term was evaluated: {(layer, unit): count}.
+
+    With ``root`` = (layer, unit), only the calls made while computing that one error term
+    for its own sake (its subtree of the call tree, itself included) are counted.
+    """
+    if root is None:
+        return Counter((layer, unit) for _, layer, unit in trace)
+    starts = [i for i, (depth, *unit) in enumerate(trace) if depth == 0 and tuple(unit) == root]
+    if not starts:
+        raise ValueError(f"no call of the error term {root} at depth 0 in the trace")
+    counts: Counter = Counter()
+    for depth, layer, unit in trace[starts[0] :]:
+        if depth == 0 and counts:
+            break
+        counts[(layer, unit)] += 1
+    return counts

@@ -2,11 +2,14 @@
 
 Every function takes what :func:`backprop.book.network.backward_pass` takes for a network without
 biases (labels, weights, and the Z and A of :func:`backprop.book.network.forward_pass`) and returns
-the weight gradients dL/dW^(l), l = 1..L. :func:`correct` is the reference; each other
-function carries one slip that people really make. Some slips only run when neighbouring
-layers have equal widths (otherwise NumPy refuses the shapes), which is exactly why they
-survive: the gallery uses such networks. The near-copies are deliberate, so that each slip
-can be read as a one-line difference from :func:`correct`.
+the weight gradients dC/dW^(l), l = 1..L. :func:`correct` is the reference; each other
+function carries one slip that people really make. Three of them (the forgotten ``+=``, the
+missing 1/m, the flipped sign) run and return arrays of the right shapes on any network; the
+other two only pass NumPy's shape rules when neighbouring widths are equal (the missing
+transpose returns dW^(l) transposed unless n_l = n_(l-1); the wrong layer's slope is refused
+unless n_l = n_(l+1)). The gallery uses such networks, where only a gradient check finds
+them. The near-copies are deliberate, so that each slip can be read as a one-line difference
+from :func:`correct`.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def forgotten_accumulation(labels, weights, Z, A, activation="sigmoid") -> list[
 
 
 def missing_transpose(labels, weights, Z, A, activation="sigmoid") -> list[np.ndarray]:
-    """Slip: dW = A^T Delta, the transpose of the gradient (it runs when n_l = n_(l-1))."""
+    """Slip: dW = A^T Delta, the transpose of the gradient (shaped like W if n_l = n_(l-1))."""
     W, L, f_prime, Y, m = _setup(labels, weights, A, activation)
     Delta = {L: (A[L] - Y) / m}
     for l in range(L - 1, 0, -1):
@@ -61,7 +64,7 @@ def missing_transpose(labels, weights, Z, A, activation="sigmoid") -> list[np.nd
 
 
 def missing_mean(labels, weights, Z, A, activation="sigmoid") -> list[np.ndarray]:
-    """Slip: Delta^(L) = A - Y without the 1/m of the mean loss: every gradient m times too big."""
+    """Slip: Delta^(L) = A - Y without the 1/m of the mean cost: every gradient m times too big."""
     W, L, f_prime, Y, m = _setup(labels, weights, A, activation)
     Delta = {L: A[L] - Y}  # should be (A - Y) / m
     for l in range(L - 1, 0, -1):

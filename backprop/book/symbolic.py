@@ -66,7 +66,7 @@ def chain_rule_two_paths(
 def sum_rule_over_examples(
     per_example_loss: sp.Expr, w: sp.Symbol, data: Sequence[Mapping[sp.Symbol, float]]
 ) -> tuple[sp.Expr, sp.Expr]:
-    """Both sides of dL/dw = sum_n dC^n/dw for L = sum_n C^n.
+    """Both sides of dC/dw = sum_n dC_n/dw for C = sum_n C_n.
 
     ``per_example_loss`` is C written with placeholder symbols for one example;
     ``data`` gives, for each example n, the values of those placeholders.
@@ -104,8 +104,8 @@ def gradient_at(f: sp.Expr, variables: Sequence[sp.Symbol], point: Sequence[floa
 def matmul_gradients(n_out: int, n_in: int, batch: int) -> dict[str, tuple[sp.Matrix, sp.Matrix]]:
     """Both sides of dW = dD X^T and dX = W^T dD for D = W X, on symbolic matrices.
 
-    The scalar at the end of the circuit is L = sum_ij dD_ij D_ij, so that the
-    upstream gradient dL/dD is the symbolic matrix dD. The left side of each
+    The scalar at the end of the circuit is C = sum_ij dD_ij D_ij, so that the
+    upstream gradient dC/dD is the symbolic matrix dD. The left side of each
     identity is differentiated element by element; the right side is the
     matrix formula.
     """

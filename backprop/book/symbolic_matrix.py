@@ -33,8 +33,22 @@ def softmax(z: sp.MatrixBase) -> sp.Matrix:
     return exps / sum(exps)
 
 
+def jacobian(outputs: sp.MatrixBase, inputs: sp.MatrixBase) -> sp.Matrix:
+    """The Jacobian du/dx in the book's denominator layout: entry (i, j) is du_j/dx_i.
+
+    ``outputs`` u and ``inputs`` x are columns; the result has one row per input and one
+    column per output, shape (len(x), len(u)), so that dC/dx = (du/dx) (dC/du). (SymPy's own
+    ``Matrix.jacobian`` is the numerator layout, the transpose.)
+    """
+    return sp.Matrix(len(inputs), len(outputs), lambda i, j: sp.diff(outputs[j], inputs[i]))
+
+
 def softmax_jacobian(c: int) -> Pair:
-    """Both sides of da_i/dz_j = a_i (1_ij - a_j) for a = softmax(z) with c classes."""
+    """Both sides of da_i/dz_j = a_i (1_ij - a_j) for a = softmax(z) with c classes.
+
+    Entry (i, j) of both matrices is da_i/dz_j, one row per output (the numerator layout);
+    :func:`softmax_jacobian_denominator` gives the book's layout, which is the transpose.
+    """
     z = symbol_vector("z", c)
     a = softmax(z)
     direct = sp.Matrix(c, c, lambda i, j: sp.diff(a[i], z[j]))
@@ -42,8 +56,19 @@ def softmax_jacobian(c: int) -> Pair:
     return direct, formula
 
 
+def softmax_jacobian_denominator(c: int) -> Pair:
+    """Both sides of [da/dz]_ij = da_j/dz_i = a_j (1_ij - a_i), the book's layout (chapter 5).
+
+    The left side is :func:`jacobian` of a = softmax(z) for symbolic logits z_1..z_c; the
+    right side is the formula, assembled as diag(a) - a a^T.
+    """
+    z = symbol_vector("z", c)
+    a = softmax(z)
+    return jacobian(a, z), sp.diag(*a) - a * a.T
+
+
 def softmax_cross_entropy_gradient(c: int, label: int) -> Pair:
-    """Both sides of dL/dz = a - y for L = -sum_i y_i ln a_i, a = softmax(z), y one-hot.
+    """Both sides of dC/dz = a - y for C = -sum_i y_i ln a_i, a = softmax(z), y one-hot.
 
     ``label`` is the index (from 0) of the class whose entry of y is 1.
     """
@@ -55,7 +80,7 @@ def softmax_cross_entropy_gradient(c: int, label: int) -> Pair:
 
 
 def softmax_cross_entropy_gradient_any_c() -> dict[str, sp.Expr]:
-    """dL/dz_k for softmax with cross-entropy and a symbolic number of classes c.
+    """dC/dz_k for softmax with cross-entropy and a symbolic number of classes c.
 
     The logits z_1..z_c and the label entries y_1..y_c are indexed symbols, with c = k + s
     for an integer s >= 0 so that SymPy knows class k exists. ln a_i is split by SymPy
@@ -64,7 +89,7 @@ def softmax_cross_entropy_gradient_any_c() -> dict[str, sp.Expr]:
     Returns
     -------
     dict
-        ``derivative`` (dL/dz_k as SymPy finds it), ``claimed`` (a_k - y_k), ``difference``
+        ``derivative`` (dC/dz_k as SymPy finds it), ``claimed`` (a_k - y_k), ``difference``
         (their simplified difference) and ``label_sum`` (the sum y_1 + ... + y_c appearing in
         it). The difference is a_k (label_sum - 1): zero exactly when the labels sum to 1.
     """
@@ -103,7 +128,7 @@ def _generic_slope(z: sp.Expr) -> sp.Expr:
 
 
 def layer_gradients(n_out: int = 3, n_in: int = 2) -> dict[str, Pair]:
-    """Both sides of dL/dW = delta a^T, dL/db = delta and dL/da = W^T delta for one layer.
+    """Both sides of dC/dW = delta a^T, dC/db = delta and dC/da = W^T delta for one layer.
 
     The layer is z = W a + b with symbolic W (n_out, n_in), a and b; the loss is any
     function C(z_1, ..., z_n_out), and delta_i = dC/dz_i evaluated at the layer's z.
@@ -120,7 +145,7 @@ def layer_gradients(n_out: int = 3, n_in: int = 2) -> dict[str, Pair]:
 
 
 def two_layer_recursion(widths: Sequence[int] = (2, 3, 2)) -> dict[str, Pair]:
-    """Both sides of delta^(1) = (W^(2)T delta^(2)) * f'(z^(1)) and dL/dW^(1) = delta^(1) x^T.
+    """Both sides of delta^(1) = (W^(2)T delta^(2)) * f'(z^(1)) and dC/dW^(1) = delta^(1) x^T.
 
     The network is z^(1) = W^(1) x + b^(1), a^(1) = f(z^(1)), z^(2) = W^(2) a^(1) + b^(2),
     with widths (n_0, n_1, n_2), any activation f and any loss C(z^(2)). The left sides
@@ -135,7 +160,7 @@ def two_layer_recursion(widths: Sequence[int] = (2, 3, 2)) -> dict[str, Pair]:
     loss, dz2 = _generic_loss(list(z2))
     delta2 = sp.Matrix(dz2)
     delta1 = (W2.T * delta2).multiply_elementwise(z1.applyfunc(_generic_slope))
-    # dL/dz^(1) directly: put free symbols in place of z^(1), differentiate, put z^(1) back
+    # dC/dz^(1) directly: put free symbols in place of z^(1), differentiate, put z^(1) back
     free_z1 = symbol_vector("zeta", n1)
     loss_of_z1 = loss.subs(dict(zip(list(z1), list(free_z1), strict=True)), simultaneous=True)
     direct_delta1 = free_z1.applyfunc(lambda v: sp.diff(loss_of_z1, v)).subs(
@@ -149,7 +174,7 @@ def two_layer_recursion(widths: Sequence[int] = (2, 3, 2)) -> dict[str, Pair]:
 
 
 def batch_gradients(m: int = 2, n_in: int = 2, n_out: int = 3) -> dict[str, Pair]:
-    """Both sides of dL/dW = Delta^T A, dL/db = column sums of Delta, dL/dA = Delta W.
+    """Both sides of dC/dW = Delta^T A, dC/db = column sums of Delta, dC/dA = Delta W.
 
     The layer is Z = A W^T + 1 b^T on a symbolic batch A of m rows (samples as rows); the
     loss is any function C of the m * n_out entries of Z, and Delta_ni = dC/dZ_ni.
@@ -167,7 +192,7 @@ def batch_gradients(m: int = 2, n_in: int = 2, n_out: int = 3) -> dict[str, Pair
 
 
 def batch_output_error(labels: Sequence[int], c: int = 3) -> Pair:
-    """Both sides of dL/dZ = (softmax(Z) - Y) / m for the mean cross-entropy of a batch.
+    """Both sides of dC/dZ = (softmax(Z) - Y) / m for the mean cross-entropy of a batch.
 
     ``labels`` gives each sample's class (from 0); m = len(labels). Softmax acts on each row.
     """

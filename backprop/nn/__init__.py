@@ -14,17 +14,27 @@ writes ``forward(x)`` and ``backward(grad_out)``, and lists ``parameters()`` and
 - :mod:`backprop.nn.linear`: ``Linear``;
 - :mod:`backprop.nn.activations`: the table of f and f', and ``Sigmoid``, ``Tanh``, ``ReLU``;
 - :mod:`backprop.nn.sequential`: ``Sequential``;
-- :mod:`backprop.nn.losses`: ``softmax``, ``softmax_cross_entropy``, ``mse``.
+- :mod:`backprop.nn.losses`: ``softmax``, ``softmax_cross_entropy``, ``mse``;
+- :mod:`backprop.nn.unfold`, :mod:`backprop.nn.conv`, :mod:`backprop.nn.pooling`,
+  :mod:`backprop.nn.flatten`: ``Conv2d`` (im2col and col2im), ``MaxPool2d``, ``AvgPool2d``,
+  ``Flatten``.
 """
 
 from backprop.nn.activations import ReLU, Sigmoid, Tanh
+from backprop.nn.conv import Conv2d
+from backprop.nn.flatten import Flatten
 from backprop.nn.linear import Linear
 from backprop.nn.losses import mse, softmax, softmax_cross_entropy
 from backprop.nn.module import Module
+from backprop.nn.pooling import AvgPool2d, MaxPool2d
 from backprop.nn.sequential import Sequential
 
 __all__ = [
+    "AvgPool2d",
+    "Conv2d",
+    "Flatten",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",

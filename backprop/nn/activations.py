@@ -95,7 +95,7 @@ def activation_pair(name: str) -> tuple[Function, Function]:
 
 
 class Activation(Module):
-    """An element-by-element layer a = f(z); backward multiplies dL/da by f'(z).
+    """An element-by-element layer a = f(z); backward multiplies dC/da by f'(z).
 
     f and f' come from :data:`ACTIVATIONS`, under the subclass's ``name``. The layer keeps
     z from the forward call; it computes in z's precision (float32 or float64).
@@ -116,7 +116,7 @@ class Activation(Module):
         return self.f(z)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """Return dL/dz = dL/da * f'(z) (None if ``needs_input_grad`` is False)."""
+        """Return dC/dz = dC/da * f'(z) (None if ``needs_input_grad`` is False)."""
         z = saved_for_backward(self, self._z)
         grad_out = as_grad_out(self, grad_out, z.shape)
         if not self.needs_input_grad:
@@ -138,7 +138,7 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    """ReLU: a = max(z, 0); backward passes dL/da where z > 0 and blocks it elsewhere.
+    """ReLU: a = max(z, 0); backward passes dC/da where z > 0 and blocks it elsewhere.
 
     At z = 0 exactly the derivative does not exist; 0 is used, as in PyTorch.
     """

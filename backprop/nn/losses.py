@@ -59,7 +59,7 @@ def one_hot_rows(labels: ArrayLike, batch: int, classes: int) -> np.ndarray:
 def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, np.ndarray]:
     """Mean cross-entropy of softmax(logits) against labels, and its gradient.
 
-    L = -(1/m) sum_n sum_i y_ni ln a_ni with a = softmax(z); dL/dz = (a - y) / m.
+    C = -(1/m) sum_n sum_i y_ni ln a_ni with a = softmax(z); dC/dz = (a - y) / m.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> tuple[float, 
     loss : float
         The mean over the batch.
     dlogits : numpy.ndarray of shape (batch, classes)
-        dL/dz, in the logits' dtype.
+        dC/dz, in the logits' dtype.
     """
     z = as_finite_array(logits, "logits")
     if z.ndim != 2 or z.shape[0] == 0 or z.shape[1] < 2:
@@ -111,7 +111,7 @@ def _softmax_parts(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def mse(predictions: ArrayLike, targets: ArrayLike) -> tuple[float, np.ndarray]:
     """Mean squared error over every entry, and its gradient.
 
-    L = (1/N) sum (p - t)^2 over all N entries; dL/dp = 2 (p - t) / N.
+    C = (1/N) sum (p - t)^2 over all N entries; dC/dp = 2 (p - t) / N.
 
     Raises
     ------

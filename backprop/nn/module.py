@@ -3,13 +3,13 @@
 A module is a piece of a network that can run forwards and backwards:
 
 - ``forward(x)`` returns its output and keeps what the backward pass will need;
-- ``backward(grad_out)`` takes dL/d(output) for that same forward call, stores dL/dθ for
-  each of its parameters θ, and returns dL/d(input);
+- ``backward(grad_out)`` takes dC/d(output) for that same forward call, stores dC/dθ for
+  each of its parameters θ, and returns dC/d(input);
 - ``parameters()`` and ``gradients()`` list the parameter arrays and their gradients, in
   the same order, so that an optimiser can pair them up.
 
 These are the methods a new layer writes, as in PyTorch or micrograd. ``needs_input_grad``
-(after PyTorch's name for the same thing) says whether the caller wants dL/d(input): a
+(after PyTorch's name for the same thing) says whether the caller wants dC/d(input): a
 training step does not need it for the first layer, and a module may skip that product and
 return None when it is False. ``train()`` and ``eval()`` switch ``training``, for layers
 that behave differently while training.
@@ -35,7 +35,7 @@ class Module(ABC):
 
     #: Whether the module is in training mode (see :meth:`train`).
     training: bool = True
-    #: Whether :meth:`backward` must return dL/d(input); if False it may return None.
+    #: Whether :meth:`backward` must return dC/d(input); if False it may return None.
     needs_input_grad: bool = True
 
     @abstractmethod
@@ -44,9 +44,9 @@ class Module(ABC):
 
     @abstractmethod
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
-        """Return dL/d(input), given ``grad_out`` = dL/d(output) of the last forward call.
+        """Return dC/d(input), given ``grad_out`` = dC/d(output) of the last forward call.
 
-        Store dL/dθ for every parameter θ, for :meth:`gradients` to return.
+        Store dC/dθ for every parameter θ, for :meth:`gradients` to return.
         """
 
     def parameters(self) -> list[np.ndarray]:
@@ -54,7 +54,7 @@ class Module(ABC):
         return []
 
     def gradients(self) -> list[np.ndarray]:
-        """dL/dθ for each array of :meth:`parameters`, in the same order."""
+        """dC/dθ for each array of :meth:`parameters`, in the same order."""
         return []
 
     def train(self, mode: bool = True) -> Module:
@@ -90,7 +90,7 @@ def saved_for_backward(module: Module, value: np.ndarray | None) -> np.ndarray:
 def as_grad_out(
     module: Module, grad_out: ArrayLike, shape: tuple[int, ...], dtype: np.dtype | None = None
 ) -> np.ndarray:
-    """dL/d(output) as an array shaped like the last output (and of ``dtype``, if given)."""
+    """dC/d(output) as an array shaped like the last output (and of ``dtype``, if given)."""
     if dtype is not None and not (isinstance(grad_out, np.ndarray) and grad_out.dtype == dtype):
         grad_out = as_float_array(grad_out, "grad_out", dtype, owner=module)
     grad_out = np.asarray(grad_out)

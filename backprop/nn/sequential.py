@@ -17,7 +17,7 @@ class Sequential(Module):
     """Modules applied in order; backward runs them in reverse, each feeding the one before.
 
     A Sequential is the door of a network. ``forward`` checks its input once (real numbers,
-    all finite, in the model's dtype) and ``backward`` checks dL/d(output) once (finite,
+    all finite, in the model's dtype) and ``backward`` checks dC/d(output) once (finite,
     shaped like the last output); the layers inside check only what costs nothing, shapes
     and dtypes. When it is made, it checks that consecutive
     :class:`~backprop.nn.linear.Linear` layers agree on their widths (inside nested
@@ -59,9 +59,9 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_out: ArrayLike) -> np.ndarray | None:
-        """Check dL/d(output) once, then feed it back through the modules in reverse.
+        """Check dC/d(output) once, then feed it back through the modules in reverse.
 
-        Returns dL/d(input), or None when ``needs_input_grad`` is False (then the first
+        Returns dC/d(input), or None when ``needs_input_grad`` is False (then the first
         module skips that product).
         """
         grad = as_grad_out(self, grad_out, saved_for_backward(self, self._out_shape))
@@ -72,7 +72,7 @@ class Sequential(Module):
 
     @property
     def needs_input_grad(self) -> bool:
-        """Whether dL/d(input) is wanted (the first module's flag, which this sets)."""
+        """Whether dC/d(input) is wanted (the first module's flag, which this sets)."""
         return self.modules[0].needs_input_grad if self.modules else True
 
     @needs_input_grad.setter
