@@ -179,9 +179,9 @@ def check_directional(
 
     For a unit vector u drawn with ``rng``, the central difference
     (f(x + h u) - f(x - h u)) / (2 h) estimates the directional derivative, which must equal
-    analytic . u. A wrong entry of the gradient is caught unless u happens to be orthogonal
-    to the error, which has probability zero; repeat with new directions for more certainty.
-    The report compares the two scalars.
+    analytic . u. An error in the gradient shows unless its component along u is within the
+    tolerance: an error that is small, or nearly orthogonal to u, can pass, so repeat with new
+    directions for more certainty. The report compares the two scalars.
     """
     _check_float_array(x, "check_directional")
     _check_step(h)

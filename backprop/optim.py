@@ -110,9 +110,9 @@ def _buffers(params: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarra
 def train_step(model: Module, optimizer: SGD, X: ArrayLike, labels: ArrayLike) -> float:
     """One step on one batch: forward, softmax cross-entropy, backward, update; the loss.
 
-    The model and the loss check what they are given, as they always do (the check is a
-    small part of a step: see chapter 9). A loss that is not finite raises before anything
-    is updated, so the parameters stay as they were.
+    The model and the loss check what they are given, as they always do (the step's time,
+    checks included, is in the performance appendix). A loss that is not finite raises
+    before anything is updated, so the parameters stay as they were.
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 Usage: python benchmarks/mlp_step.py [--quick] [--shapes I ...] [--output FILE]
 
 A step is what ``backprop.optim.train`` does per mini-batch: forward through
-Linear-ReLU-...-Linear, softmax cross-entropy, backward (no dL/dX), a plain SGD update. The
+Linear-ReLU-...-Linear, softmax cross-entropy, backward (no dC/dX), a plain SGD update. The
 contenders get the same weights and batch: ``backprop`` (the package's ``train_step``, every
 check included), ``numpy`` (a minimal step in NumPy alone, checking nothing: the floor),
 ``torch`` and ``autograd`` (if installed; neither is a requirement of the book), and
@@ -224,8 +224,9 @@ def available_contenders() -> tuple[list[type], list[str]]:
 def step_flops(widths: tuple[int, ...], batch: int) -> int:
     """Floating-point operations in the step's matrix products.
 
-    Each layer costs 2 b n_in n_out in the forward product and the same in dW; dX = G W costs
-    it once more in every layer but the first, whose input needs no gradient.
+    Each layer costs 2 m n_in n_out (m the batch size) in the forward product and the same in
+    dW; dX = G W costs it once more in every layer but the first, whose input needs no
+    gradient.
     """
     layer = [2 * batch * n_in * n_out for n_in, n_out in zip(widths, widths[1:], strict=False)]
     return 2 * sum(layer) + sum(layer[1:])

@@ -16,7 +16,7 @@ import pytest
 
 from backprop.book.network import backward_pass, forward_pass
 
-pytestmark = pytest.mark.ch09
+pytestmark = pytest.mark.appendix
 
 ROOT = Path(__file__).resolve().parents[1]
 

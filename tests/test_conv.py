@@ -240,3 +240,25 @@ def test_a_gradient_of_the_wrong_shape_is_refused(rng):
     pool.forward(np.ones((1, 1, 4, 4)))
     with pytest.raises(ValueError, match=r"shape of the last output, \(1, 1, 2, 2\)"):
         pool.backward(np.ones((1, 1, 4, 4)))
+
+
+def test_the_layers_agree_with_pytorch_ties_included(rng):
+    """Run only where PyTorch is installed (it is not a requirement of the book)."""
+    torch = pytest.importorskip("torch")
+    conv = Conv2d(2, 3, (2, 3), stride=(2, 1), padding=1, rng=rng)
+    x = rng.normal(size=(2, 2, 6, 7))
+    upstream = rng.normal(size=conv.forward(x).shape)
+    grad_x = conv.backward(upstream)
+    xt = torch.tensor(x, requires_grad=True)
+    Wt, bt = torch.tensor(conv.W, requires_grad=True), torch.tensor(conv.b, requires_grad=True)
+    zt = torch.nn.functional.conv2d(xt, Wt, bt, stride=(2, 1), padding=1)
+    (zt * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(conv.forward(x), zt.detach().numpy(), rtol=1e-12)
+    for ours, theirs in [(grad_x, xt.grad), (conv.dW, Wt.grad), (conv.db, bt.grad)]:
+        np.testing.assert_allclose(ours, theirs.numpy(), rtol=1e-10, atol=1e-12)
+    tied = np.maximum(rng.integers(-1, 2, size=(2, 3, 6, 6)), 0).astype(float)  # many ties
+    pool = MaxPool2d(3, stride=2)
+    upstream = rng.normal(size=pool.forward(tied).shape)
+    xt = torch.tensor(tied, requires_grad=True)
+    (torch.nn.functional.max_pool2d(xt, 3, stride=2) * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_array_equal(pool.backward(upstream), xt.grad.numpy())

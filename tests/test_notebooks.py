@@ -28,7 +28,11 @@ def test_every_chapter_is_in_the_table_of_contents_and_back():
     chapter_parts = [p for p in toc["parts"] if p["chapters"][0]["file"].startswith("chapters/")]
     listed = [ch["file"] for part in chapter_parts for ch in part["chapters"]]
     assert listed == [f"chapters/{p.stem}" for p in CHAPTERS]
-    assert all(part.get("numbered") and part.get("caption") for part in chapter_parts)
+    *parts, appendices = chapter_parts
+    assert all(part.get("numbered") and part.get("caption") for part in parts)
+    # appendices come after every part, unnumbered, so that new chapters do not renumber them
+    assert appendices["caption"] == "Appendices" and not appendices.get("numbered")
+    assert all(ch["file"].startswith("chapters/appendix_") for ch in appendices["chapters"])
     reference = toc["parts"][-1]
     assert reference["caption"] == "Reference" and not reference.get("numbered")
     for page in reference["chapters"]:

@@ -16,7 +16,7 @@ from backprop.nn import Linear, ReLU, Sequential, Sigmoid, Tanh, mse, softmax_cr
 from backprop.optim import SGD, train
 from backprop.scalar import Value, topological_order
 
-pytestmark = pytest.mark.ch09
+pytestmark = pytest.mark.appendix
 
 
 def mlp(rng, widths=(5, 7, 6, 3), activation=Tanh, dtype=np.float64):

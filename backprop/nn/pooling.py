@@ -57,8 +57,17 @@ class _Pool2d(Module):
 
     def _spread(self, pieces: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
         """Add each offset's gradient piece into the slice it came from: dC/dx (N, C, H, W)."""
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        n, c, h_out, w_out = self._out
+        if (sh, sw) == (kh, kw):  # windows that tile the input: interleave, no additions
+            tiles = np.stack(pieces, axis=-1).reshape(n, c, h_out, w_out, kh, kw)
+            tiled = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h_out * kh, w_out * kw)
+            if tiled.shape == self._shape:
+                return tiled.astype(dtype, copy=False)
+            grad_in = np.zeros(self._shape, dtype=dtype)  # rows or columns no window reached
+            grad_in[:, :, : h_out * kh, : w_out * kw] = tiled
+            return grad_in
         grad_in = np.zeros(self._shape, dtype=dtype)
-        kw = self.kernel_size[1]
         for k, piece in enumerate(pieces):
             self._slice(grad_in, k // kw, k % kw)[...] += piece
         return grad_in
@@ -74,7 +83,7 @@ class MaxPool2d(_Pool2d):
     def forward(self, x: ArrayLike) -> np.ndarray:
         """Return the maximum of every window: shape (N, C, H', W')."""
         x, slices = self._windows(x)
-        best = slices[0].copy()
+        best = slices[0].copy(order="K")  # keep the input's memory order (see unfold)
         for piece in slices[1:]:
             np.maximum(best, piece, out=best)
         self._x, self._best = x, best

@@ -33,7 +33,7 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def pad(x: np.ndarray, padding: Pair) -> np.ndarray:
-    """The input (N, C, H, W) with ``padding`` zeros added on each side of H and W."""
+    """A 4-D array with ``padding`` zeros added on each side of its last two axes."""
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
@@ -50,12 +50,13 @@ def im2col(x: np.ndarray, kernel: Pair, stride: Pair, padding: Pair) -> np.ndarr
     (kh, kw), (sh, sw) = kernel, stride
     h_out = output_size(h, kh, sh, padding[0])
     w_out = output_size(w, kw, sw, padding[1])
-    padded = pad(x, padding)
+    # Channels first, (C, N, H, W): each copy below then moves whole rows. A convolution's
+    # output is already stored that way (see Conv2d.forward), so this costs nothing there.
+    padded = pad(x.transpose(1, 0, 2, 3), padding)
     cols = np.empty((c, kh, kw, n, h_out, w_out), dtype=x.dtype)
     for i in range(kh):
         for j in range(kw):
-            window = padded[:, :, i : i + sh * h_out : sh, j : j + sw * w_out : sw]
-            cols[:, i, j] = window.transpose(1, 0, 2, 3)
+            cols[:, i, j] = padded[:, :, i : i + sh * h_out : sh, j : j + sw * w_out : sw]
     return cols
 
 
@@ -70,9 +71,8 @@ def col2im(
     n, c, h, w = shape
     _, kh, kw, _, h_out, w_out = cols.shape
     (sh, sw), (ph, pw) = stride, padding
-    padded = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    padded = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)  # channels first
     for i in range(kh):
         for j in range(kw):
-            window = padded[:, :, i : i + sh * h_out : sh, j : j + sw * w_out : sw]
-            window += cols[:, i, j].transpose(1, 0, 2, 3)
-    return padded[:, :, ph : ph + h, pw : pw + w]
+            padded[:, :, i : i + sh * h_out : sh, j : j + sw * w_out : sw] += cols[:, i, j]
+    return padded[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
