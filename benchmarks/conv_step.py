@@ -3,7 +3,7 @@
 Usage: python benchmarks/conv_step.py [--quick] [--output FILE]
 
 Three workloads, each a full training step (forward, backward, plain SGD update) on a fixed
-batch: chapter 10's digits CNN (two 3x3 convolutions with 16 and 32 channels, max pooling,
+batch: chapter 9's digits CNN (two 3x3 convolutions with 16 and 32 channels, max pooling,
 a Linear layer; 1x8x8 images, batch 64), a LeNet-like network (two 5x5 convolutions, three
 Linear layers; 1x28x28, batch 64), both with softmax cross-entropy, and one wide convolution
 layer alone (batch 32, 32 -> 64 channels, 32x32, 3x3, padding 1) whose cost is the sum of its
@@ -11,10 +11,12 @@ output times a fixed random array. The contenders: ``backprop`` (the package's l
 ``Sequential`` and ``SGD``, every check included), ``numpy`` (a minimal step written below in
 plain NumPy: im2col by one strided copy per kernel offset and one matrix product per
 convolution, pooling by one slice per window offset), ``torch`` (PyTorch on the CPU, if
-installed) and ``gemms`` (the step's matrix products alone). Gradients are compared before
-anything is timed; the timing is ``harness.py``'s (one pinned thread, interleaved rounds,
-medians and paired ratios). Results go to ``benchmarks/results/conv_step.json``, which the
-convolution chapter and the performance appendix read.
+installed) and ``gemms`` (the step's matrix products alone, on arrays of their shapes, which
+no step can avoid); each row also gives the step's rate as a percentage of a large matrix product's
+(the machine's GEMM peak on one core). Gradients are compared before anything is timed;
+the timing is ``harness.py``'s (one pinned thread, interleaved rounds, medians and paired
+ratios). Results go to ``benchmarks/results/conv_step.json``, which the convolution chapter
+and the performance appendix read.
 """
 
 from __future__ import annotations
@@ -82,6 +84,34 @@ def make_problem(name: str, dtype: str, seed: int = 0) -> tuple[list, np.ndarray
         side = shape[1] + 2 * padding - k + 1
         target = rng.standard_normal((batch, c_out, side, side)).astype(dtype)
     return params, X, target
+
+
+def step_products(name: str) -> list[tuple[int, int, int]]:
+    """The step's matrix products as (rows, inner, columns), convolutions as im2col GEMMs.
+
+    Each layer makes a forward product and a weight-gradient product of the same size (for a
+    convolution, C_out x C_in k^2 x N H' W'; for a Linear layer, N x n_in x n_out), and, in
+    every layer but the first, whose input needs no gradient, the product that passes the
+    gradient down.
+    """
+    shape, batch, layers = NETWORKS[name]
+    side, forward = shape[1], []
+    for spec in layers:
+        if spec[0] == "conv":
+            side = side + 2 * spec[4] - spec[3] + 1
+            forward.append((spec[2], spec[1] * spec[3] ** 2, batch * side**2))
+        elif spec[0] == "pool":
+            side //= spec[1]
+        elif spec[0] == "linear":
+            forward.append((batch, spec[1], spec[2]))
+    weight_gradients = [(a, c, b) for a, b, c in forward]
+    passed_down = [(b, a, c) for a, b, c in forward[1:]]
+    return forward + weight_gradients + passed_down
+
+
+def step_flops(name: str) -> int:
+    """Floating-point operations in the step's matrix products: 2 per multiply-add."""
+    return sum(2 * a * b * c for a, b, c in step_products(name))
 
 
 def numpy_im2col(x, k, padding):
@@ -231,6 +261,23 @@ class BackpropStep:
         self.optimizer.step()
 
 
+class GemmsStep:
+    """Only the step's matrix products, on arrays of their shapes: what no step can avoid."""
+
+    name = "gemms"
+
+    def __init__(self, name: str, params: list, dtype: str):
+        rng = np.random.default_rng(1)
+        self.operands = [
+            (rng.standard_normal((a, b)).astype(dtype), rng.standard_normal((b, c)).astype(dtype))
+            for a, b, c in step_products(name)
+        ]
+
+    def step(self, X, target):
+        for left, right in self.operands:
+            left @ right
+
+
 class TorchStep:
     """PyTorch on the CPU: nn.Sequential, F.cross_entropy, optim.SGD, with its defaults."""
 
@@ -289,7 +336,7 @@ def measure(name: str, dtype: str, rounds: int, seconds: float) -> dict:
     contenders = [BackpropStep, NumpyStep]
     if importlib.util.find_spec("torch") is not None:
         contenders.append(TorchStep)
-    runners, errors = {}, {}
+    runners, errors = {"gemms": GemmsStep(name, params, dtype)}, {"gemms": None}
     for cls in contenders:
         runner = cls(name, params, dtype)
         got = runner.gradients(X, target)
@@ -306,17 +353,22 @@ def measure(name: str, dtype: str, rounds: int, seconds: float) -> dict:
     calls.update({n: (lambda r=runner: r.step(X, target)) for n, runner in runners.items()})
     timings, blocks = harness.interleaved_rounds(calls, rounds, seconds)
     peak = 2 * PEAK_SIZE**3 / statistics.median(timings.pop("gemm_peak")) / 1e9
+    flops = step_flops(name)
     rows = {}
     for contender, values in timings.items():
+        gflops = flops / statistics.median(values) / 1e9
         rows[contender] = {
             "ms_per_step": statistics.median(values) * 1e3,
+            "gflops": gflops,
+            "percent_of_peak": 100 * gflops / peak,
             "ms_quartiles": [q * 1e3 for q in harness.quartiles(values)],
             "time_vs_numpy": harness.paired_ratio(timings, contender, "numpy"),
+            "time_vs_backprop": harness.paired_ratio(timings, contender, "backprop"),
             "speedup_vs_torch": harness.paired_ratio(timings, "torch", contender),
             "gradient_error": errors[contender],
         }
-    return {"network": name, "dtype": dtype, "peak_gflops": peak, "blocks": blocks,
-            "rounds": timings, "results": rows}  # fmt: skip
+    return {"network": name, "dtype": dtype, "step_gflop": flops / 1e9, "peak_gflops": peak,
+            "blocks": blocks, "rounds": timings, "results": rows}  # fmt: skip
 
 
 def targets(measured: list[dict]) -> list[dict]:
@@ -358,13 +410,14 @@ def main() -> None:
         for dtype in ("float32", "float64"):
             measured.append(measure(name, dtype, rounds, seconds))
             print(f"measured {name} {dtype}", flush=True)
-    print(f"\n{'network':<16} {'dtype':<8} {'contender':<9} {'ms/step':>9} {'x numpy':>8} "
-          f"{'x torch':>8}")  # fmt: skip
+    print(f"\n{'network':<16} {'dtype':<8} {'contender':<9} {'ms/step':>9} {'% peak':>7} "
+          f"{'x numpy':>8} {'x torch':>8}")  # fmt: skip
     for m in measured:
         for contender, row in m["results"].items():
             ratios = [row["time_vs_numpy"], row["speedup_vs_torch"]]
             print(
                 f"{m['network']:<16} {m['dtype']:<8} {contender:<9} {row['ms_per_step']:9.2f} "
+                f"{row['percent_of_peak']:6.1f}% "
                 + " ".join(f"{r:7.2f}x" if r else f"{'-':>8}" for r in ratios)
             )
     checks = targets(measured)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backprop.book.convolution import conv2d_by_loops
 from backprop.book.network import backward_pass, forward_pass
 
 pytestmark = pytest.mark.appendix
@@ -32,6 +33,7 @@ def load_script(name):
 mlp_step = load_script("mlp_step")
 harness = load_script("harness")
 scalar_engine = load_script("scalar_engine")
+conv_step = load_script("conv_step")
 
 
 def reference_gradients(params, X, y):
@@ -153,6 +155,120 @@ def test_the_demo_is_timed_with_the_collector_on_and_off_in_every_round():
         assert row["step_ms"] == pytest.approx(1e3 * sum(steps) / 2)  # median of two
 
 
+# A network small enough for central differences, with every kind of layer the
+# convolution benchmark has: two convolutions (one padded), pooling, two Linear layers.
+TINY_CNN = ((2, 6, 6), 3, [("conv", 2, 3, 3, 1), ("pool", 2), ("conv", 3, 4, 2, 0),
+                           ("flatten",), ("linear", 16, 5), ("linear", 5, 4)])  # fmt: skip
+TINY_LAYER = ((2, 5, 5), 2, [("conv", 2, 3, 3, 1)])
+
+
+def cnn_cost(layers, params, X, target):
+    """The network's cost by loops and reshapes, sharing no code with the contenders."""
+    a, values = X, iter(params)
+    for index, spec in enumerate(layers):
+        if spec[0] == "conv":
+            W, b = next(values)
+            a = conv2d_by_loops(a, W, b, padding=(spec[4], spec[4]))
+        elif spec[0] == "pool":
+            n, c, h, w = a.shape
+            a = a.reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+        elif spec[0] == "flatten":
+            a = a.reshape(len(a), -1)
+        else:
+            W, b = next(values)
+            a = a @ W.T + b
+        if spec[0] in ("conv", "linear") and index < len(layers) - 1:
+            a = np.maximum(a, 0)
+    if layers[-1][0] == "conv":
+        return float(np.sum(a * target))
+    shifted = a - a.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_p[np.arange(len(a)), target].mean())
+
+
+def central_differences(layers, params, X, target, h=1e-6):
+    grads = []
+    for W, b in params:
+        pair = []
+        for array in (W, b):
+            g = np.zeros_like(array)
+            for index in np.ndindex(array.shape):
+                saved = array[index]
+                array[index] = saved + h
+                up = cnn_cost(layers, params, X, target)
+                array[index] = saved - h
+                down = cnn_cost(layers, params, X, target)
+                array[index] = saved
+                g[index] = (up - down) / (2 * h)
+            pair.append(g)
+        grads.append(tuple(pair))
+    return grads
+
+
+@pytest.mark.parametrize("network", [TINY_CNN, TINY_LAYER])
+def test_every_conv_contender_computes_the_cost_s_gradients(monkeypatch, network):
+    monkeypatch.setitem(conv_step.NETWORKS, "tiny", network)
+    params, X, target = conv_step.make_problem("tiny", "float64", seed=2)
+    expected = central_differences(network[2], params, X, target)
+    names = []
+    for cls in (conv_step.BackpropStep, conv_step.NumpyStep, conv_step.TorchStep):
+        if cls is conv_step.TorchStep and importlib.util.find_spec("torch") is None:
+            continue
+        got = cls("tiny", params, "float64").gradients(X, target)
+        for pair, pair_expected in zip(got, expected, strict=True):
+            for g, e in zip(pair, pair_expected, strict=True):
+                assert g.shape == e.shape, cls.name
+                np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-8, err_msg=cls.name)
+        names.append(cls.name)
+    assert {"backprop", "numpy"} <= set(names)
+
+
+def test_a_conv_step_moves_the_package_and_numpy_the_same_way(monkeypatch):
+    monkeypatch.setitem(conv_step.NETWORKS, "tiny", TINY_CNN)
+    params, X, target = conv_step.make_problem("tiny", "float64", seed=3)
+    package = conv_step.BackpropStep("tiny", params, "float64")
+    minimal = conv_step.NumpyStep("tiny", params, "float64")
+    package.step(X, target)
+    minimal.step(X, target)
+    layers = [m for m in package.model.modules if hasattr(m, "W")]
+    assert len(layers) == len(minimal.params) == 4
+    for layer, (W, b), (W0, _) in zip(layers, minimal.params, params, strict=True):
+        assert not np.allclose(W, W0)  # the step moved it
+        np.testing.assert_allclose(layer.W, W, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(layer.b, b, rtol=1e-12, atol=1e-15)
+
+
+def test_conv_operation_count_is_the_tally_of_the_matrix_products():
+    # The digits CNN by hand, each product as (rows, inner, columns) of its im2col GEMM:
+    # conv 1: 16 filters over 1*3*3 numbers at 64 examples * 8*8 positions;
+    # conv 2: 32 filters over 16*3*3 numbers at 64 * 4*4 positions (after 2x2 pooling);
+    # linear: 64 examples, 32*2*2 inputs, 10 outputs.
+    forward = [(16, 9, 64 * 64), (32, 144, 64 * 16), (64, 128, 10)]
+    products = forward * 2 + forward[1:]  # forward, weight gradients, gradients passed down
+    assert conv_step.step_flops("digits CNN") == sum(2 * a * b * c for a, b, c in products)
+    timed = conv_step.GemmsStep("digits CNN", [], "float32").operands
+    assert sorted((a.shape[0], a.shape[1], b.shape[1]) for a, b in timed) == sorted(
+        [(16, 9, 4096), (32, 144, 1024), (64, 128, 10)]  # forward
+        + [(16, 4096, 9), (32, 1024, 144), (64, 10, 128)]  # weight gradients
+        + [(144, 32, 1024), (128, 64, 10)]  # passed down: W^T Delta, Delta W
+    )
+    # one layer alone passes no gradient down: a forward product and a weight gradient
+    assert conv_step.step_flops("wide conv layer") == 2 * (2 * 64 * 32 * 9 * 32 * 32 * 32)
+
+
+def test_conv_targets_read_the_package_s_ratios():
+    def block(network, dtype, vs_numpy, vs_torch):
+        row = {"time_vs_numpy": vs_numpy, "speedup_vs_torch": vs_torch}
+        return {"network": network, "dtype": dtype, "results": {"backprop": row}}
+
+    checks = conv_step.targets(
+        [block("digits CNN", "float32", 1.5, 0.9), block("wide conv layer", "float64", 1.2, 2)]
+    )
+    assert [(c["measured"], c["met"]) for c in checks] == [
+        (1.5, True), (0.9, False), (1.2, False), (2.0, True)
+    ]  # fmt: skip
+
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -178,3 +294,18 @@ def test_committed_results_hold_what_the_appendix_reads():
             assert row["nodes"] == scalar["demo"][name]["nodes"]
     depths = [c["depth"] for c in scalar["chains"]["backprop"]["chains"]]
     assert depths == list(scalar_engine.DEPTHS)
+
+
+def test_committed_conv_results_hold_what_the_book_reads():
+    steps = json.loads((RESULTS / "conv_step.json").read_text())
+    assert not steps["settings"]["quick"], "commit the results of a full run"
+    found = {(m["network"], m["dtype"]) for m in steps["measured"]}
+    assert found == {(n, d) for n in conv_step.NETWORKS for d in ("float32", "float64")}
+    for m in steps["measured"]:
+        assert {"backprop", "numpy", "torch", "gemms"} == set(m["results"])
+        assert np.isclose(m["step_gflop"] * 1e9, conv_step.step_flops(m["network"]))
+        assert all(len(r) == steps["settings"]["rounds"] for r in m["rounds"].values())
+        for name, row in m["results"].items():
+            if name != "gemms":  # the products alone compute no gradient
+                assert row["gradient_error"] <= conv_step.TOLERANCE[m["dtype"]]
+    assert steps["targets"] == conv_step.targets(steps["measured"])

@@ -14,10 +14,11 @@ from autograd import grad
 
 from backprop.book.convolution import conv2d_by_loops
 from backprop.gradcheck import check_module
-from backprop.nn import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
-from backprop.nn.unfold import col2im, im2col, output_size
+from backprop.nn import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, unfold
+from backprop.nn import conv as conv_module
+from backprop.nn.unfold import col2im, im2col, keep_examples_last, output_size
 
-pytestmark = pytest.mark.ch10
+pytestmark = pytest.mark.ch09
 
 # (N, C_in, H, W), C_out, kernel, stride, padding: awkward sizes on purpose
 CONV_CASES = [
@@ -27,6 +28,22 @@ CONV_CASES = [
     ((3, 2, 6, 7), 2, (2, 3), (2, 1), (1, 2)),  # a (2, 3) kernel, uneven stride and padding
     ((2, 4, 4, 4), 5, (1, 1), (1, 1), (0, 0)),  # a 1 x 1 convolution
 ]
+
+
+# The three ways im2col and col2im fill and empty the columns: the gather product (small
+# images), and one strided copy per kernel position with the examples stored last or after
+# the channels (a large input stored examples first). The test images are small, so the
+# fixture turns the gather off, and examples last, to reach the other two.
+UNFOLD_PATHS = ["gather product", "copies, examples last", "copies, examples first"]
+
+
+@pytest.fixture(params=UNFOLD_PATHS)
+def unfold_path(request, monkeypatch):
+    if request.param != "gather product":
+        monkeypatch.setattr(unfold, "_is_small", lambda *sizes: False)
+    if request.param == "copies, examples first":
+        monkeypatch.setattr(conv_module, "keep_examples_last", lambda x: False)
+    return request.param
 
 
 def reference_conv(x, W, b, stride, padding):
@@ -45,7 +62,7 @@ def reference_conv(x, W, b, stride, padding):
 
 @pytest.mark.parametrize("shape,c_out,kernel,stride,padding", CONV_CASES)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_conv2d_matches_autograd(shape, c_out, kernel, stride, padding, seed):
+def test_conv2d_matches_autograd(shape, c_out, kernel, stride, padding, seed, unfold_path):
     rng = np.random.default_rng(seed)
     layer = Conv2d(shape[1], c_out, kernel, stride, padding, rng=rng)
     x = rng.normal(size=shape)
@@ -70,19 +87,43 @@ def test_conv2d_matches_central_differences(rng, shape, c_out, kernel, stride, p
 
 
 @pytest.mark.parametrize("shape,c_out,kernel,stride,padding", CONV_CASES)
-def test_the_loops_and_im2col_agree(rng, shape, c_out, kernel, stride, padding):
+def test_the_loops_and_im2col_agree(rng, shape, c_out, kernel, stride, padding, unfold_path):
     layer = Conv2d(shape[1], c_out, kernel, stride, padding, rng=rng)
     x = rng.normal(size=shape)
     by_loops = conv2d_by_loops(x, layer.W, layer.b, stride, padding)
     np.testing.assert_allclose(layer.forward(x), by_loops, rtol=1e-12, atol=1e-13)
 
 
-def test_col2im_is_the_adjoint_of_im2col(rng):
+@pytest.mark.parametrize("size", [(7, 6), (30, 29)])  # the gather product, then copies
+@pytest.mark.parametrize("examples_last", [True, False])
+def test_col2im_is_the_adjoint_of_im2col(rng, size, examples_last):
     """<im2col(x), y> = <x, col2im(y)>: the property that makes col2im the gradient."""
-    x = rng.normal(size=(2, 3, 7, 6))
-    cols = im2col(x, (3, 2), (2, 1), (1, 1))
+    x = rng.normal(size=(2, 3, *size))
+    cols = im2col(x, (3, 2), (2, 1), (1, 1), examples_last)
     y = rng.normal(size=cols.shape)
-    assert np.sum(cols * y) == pytest.approx(np.sum(x * col2im(y, x.shape, (2, 1), (1, 1))))
+    back = col2im(y, x.shape, (2, 1), (1, 1), examples_last)
+    assert back.shape == x.shape
+    assert np.sum(cols * y) == pytest.approx(np.sum(x * back), rel=1e-12)
+
+
+def test_the_columns_keep_or_move_the_examples_as_documented(rng):
+    x = rng.normal(size=(2, 3, 5, 4))
+    last, first = im2col(x, (3, 3), (1, 1), (1, 1)), im2col(x, (3, 3), (1, 1), (1, 1), False)
+    assert last.shape == (3, 3, 3, 5, 4, 2) and first.shape == (3, 3, 3, 2, 5, 4)
+    np.testing.assert_array_equal(last, first.transpose(0, 1, 2, 4, 5, 3))
+    assert last[1, 0, 2, 2, 1, 1] == x[1, 1, 2 - 1 + 0, 1 - 1 + 2]  # [c, i, j, p, q, n]
+
+
+def test_a_convolution_stores_its_output_examples_last_and_the_next_one_keeps_it(rng):
+    """The layout the speed rests on: the second convolution copies no transposed input."""
+    first, second = Conv2d(1, 4, 3, padding=1, rng=rng), Conv2d(4, 2, 3, padding=1, rng=rng)
+    z = first.forward(rng.normal(size=(5, 1, 6, 6)))
+    assert z.transpose(1, 2, 3, 0).flags.c_contiguous and keep_examples_last(z)
+    assert second.forward(z).transpose(1, 2, 3, 0).flags.c_contiguous
+    large_nchw = np.zeros((4, 1, 256, 257))  # 2**18 + 1,024 numbers, stored examples first
+    assert not keep_examples_last(large_nchw)
+    assert keep_examples_last(large_nchw[:, :, :, :256])  # 2**18 numbers: small enough
+    assert keep_examples_last(np.zeros((1, 256, 257, 4)).transpose(3, 0, 1, 2))
 
 
 def test_overlapping_windows_add_their_gradients():
@@ -109,6 +150,7 @@ POOL_CASES = [
     ((1, 1, 7, 5), (2, 2), None),  # sizes a window does not divide: the last row is dropped
     ((2, 2, 7, 7), (3, 3), (2, 2)),  # overlapping windows
     ((1, 2, 5, 6), (2, 3), (1, 2)),
+    ((1, 2, 8, 7), (2, 2), (3, 3)),  # gaps between windows: inputs that no window reads
 ]
 
 
@@ -134,6 +176,20 @@ def test_max_pooling_routes_to_the_first_of_tied_inputs():
     x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])
     layer.forward(x)
     np.testing.assert_array_equal(layer.backward(np.ones((1, 1, 1, 1))), [[[[0, 1], [0, 0]]]])
+
+
+@pytest.mark.parametrize("channels_first", [False, True])
+def test_in_a_window_of_equal_inputs_the_first_takes_all(channels_first):
+    """Windows of nine zeros (a ReLU's output): one winner each, the window's top left."""
+    layer = MaxPool2d(3)
+    x = np.zeros((2, 3, 7, 6))  # the seventh row is read by no window
+    if channels_first:  # a convolution's output is stored this way
+        x = np.zeros((3, 2, 7, 6)).transpose(1, 0, 2, 3)
+    layer.forward(x)
+    grad_in = layer.backward(np.arange(1.0, 25.0).reshape(2, 3, 2, 2))
+    expected = np.zeros((2, 3, 7, 6))
+    expected[:, :, 0:6:3, 0:6:3] = np.arange(1.0, 25.0).reshape(2, 3, 2, 2)
+    np.testing.assert_array_equal(grad_in, expected)
 
 
 def test_average_pooling_spreads_the_gradient_evenly():

@@ -15,7 +15,8 @@ the other way round.
 - :mod:`backprop.book.network`: a whole MLP as ``forward_pass`` and ``backward_pass`` on
   batches (chapter 6), and :mod:`backprop.book.plot_shapes`, its products' shapes drawn;
 - :mod:`backprop.book.convolution`: convolution written as loops, and the 1-D correlations
-  inside its backward pass (chapter 10);
+  inside its backward pass (chapter 9), and :mod:`backprop.book.plot_conv`, its windows,
+  im2col matrix and pooling drawn;
 - :mod:`backprop.book.exercises`: ``check_answer``, for exercises that check themselves;
 - :mod:`backprop.book.slips`: broken backward passes, each caught by a gradient check
   (chapter 8);

@@ -1,4 +1,4 @@
-"""Convolution written the slow way, one output number at a time (chapter 10).
+"""Convolution written the slow way, one output number at a time (chapter 9).
 
 :func:`conv2d_by_loops` is the definition of :class:`~backprop.nn.conv.Conv2d`'s forward
 pass as plain Python loops over examples, output channels and output positions, with the
@@ -39,6 +39,35 @@ def conv2d_by_loops(
                     window = padded[example, :, p * sh : p * sh + kh, q * sw : q * sw + kw]
                     z[example, o, p, q] = np.sum(window * W[o]) + (0.0 if b is None else b[o])
     return z
+
+
+def conv2d_backward_by_loops(
+    x: np.ndarray,
+    W: np.ndarray,
+    grad_out: np.ndarray,
+    stride: tuple[int, int] = (1, 1),
+    padding: tuple[int, int] = (0, 0),
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dC/dx, dC/dW, dC/db) of :func:`conv2d_by_loops`, given grad_out = dC/dz.
+
+    One window at a time: the window's upstream number delta = grad_out[n, o, p, q] adds
+    delta times the window to dW[o] (the weights are shared by every window) and delta
+    times W[o] to the window's place in dx (windows overlap). Shapes as
+    :func:`conv2d_by_loops`; grad_out has the shape of its result.
+    """
+    n, _, h, w = x.shape
+    _, _, kh, kw = W.shape
+    (sh, sw), (ph, pw) = stride, padding
+    padded = pad(x, padding)
+    d_padded = np.zeros_like(padded, dtype=np.result_type(x, W, grad_out))
+    dW = np.zeros_like(W, dtype=d_padded.dtype)
+    for example, o, p, q in np.ndindex(grad_out.shape):
+        delta = grad_out[example, o, p, q]
+        rows, cols = slice(p * sh, p * sh + kh), slice(q * sw, q * sw + kw)
+        dW[o] += delta * padded[example, :, rows, cols]
+        d_padded[example, :, rows, cols] += delta * W[o]
+    db = grad_out.sum(axis=(0, 2, 3))
+    return d_padded[:, :, ph : ph + h, pw : pw + w], dW, db
 
 
 def correlate_valid(x: np.ndarray, k: np.ndarray) -> np.ndarray:

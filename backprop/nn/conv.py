@@ -1,4 +1,4 @@
-"""The 2-D convolution layer, PyTorch's ``nn.Conv2d`` (chapter 10)."""
+"""The 2-D convolution layer, PyTorch's ``nn.Conv2d`` (chapter 9)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from backprop.nn.module import Module, as_grad_out, float_dtype, saved_for_backward
-from backprop.nn.unfold import Pair, col2im, im2col, output_size
+from backprop.nn.unfold import Pair, col2im, im2col, keep_examples_last, output_size
 from backprop.validation import as_count, as_float_array, check_generator
 
 
@@ -76,21 +76,27 @@ class Conv2d(Module):
     def forward(self, x: ArrayLike) -> np.ndarray:
         """Return the convolution of x (N, C_in, H, W): shape (N, C_out, H', W')."""
         x = self._checked_input(x)
-        self._shape = x.shape
-        self._cols = cols = im2col(x, self.kernel_size, self.stride, self.padding)
-        n, (h_out, w_out) = x.shape[0], cols.shape[-2:]
-        z = self.W.reshape(self.out_channels, -1) @ cols.reshape(-1, n * h_out * w_out)
+        self._shape, self._examples_last = x.shape, keep_examples_last(x)
+        self._cols = cols = im2col(
+            x, self.kernel_size, self.stride, self.padding, self._examples_last
+        )
+        in_size = cols.shape[0] * cols.shape[1] * cols.shape[2]  # C_in kh kw
+        z = self.W.reshape(self.out_channels, in_size) @ cols.reshape(in_size, -1)
         if self.b is not None:
             z += self.b[:, None]
-        return z.reshape(self.out_channels, n, h_out, w_out).transpose(1, 0, 2, 3)
+        # z is stored in the order of the columns, which the next layer's im2col reuses
+        z = z.reshape(self.out_channels, *cols.shape[3:])
+        return z.transpose(3, 0, 1, 2) if self._examples_last else z.transpose(1, 0, 2, 3)
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray | None:
         """Store dW and db; return dC/dx (None if ``needs_input_grad`` is False)."""
         cols = saved_for_backward(self, self._cols)
-        n, (h_out, w_out) = self._shape[0], cols.shape[-2:]
-        shape = (n, self.out_channels, h_out, w_out)
+        h_out, w_out = cols.shape[3:5] if self._examples_last else cols.shape[4:6]
+        shape = (self._shape[0], self.out_channels, h_out, w_out)
         grad_out = as_grad_out(self, grad_out, shape, self.W.dtype)
-        rows = grad_out.transpose(1, 0, 2, 3).reshape(self.out_channels, -1)  # (C_out, N H' W')
+        # one row per output channel, its columns in the order of the columns of ``cols``
+        order = (1, 2, 3, 0) if self._examples_last else (1, 0, 2, 3)
+        rows = grad_out.transpose(order).reshape(self.out_channels, -1)
         flat_cols = cols.reshape(-1, rows.shape[1])
         self.dW = (rows @ flat_cols.T).reshape(self.W.shape)
         if self.b is not None:
@@ -98,7 +104,7 @@ class Conv2d(Module):
         if not self.needs_input_grad:
             return None
         grad_cols = (self.W.reshape(self.out_channels, -1).T @ rows).reshape(cols.shape)
-        return col2im(grad_cols, self._shape, self.stride, self.padding)
+        return col2im(grad_cols, self._shape, self.stride, self.padding, self._examples_last)
 
     def parameters(self) -> list[np.ndarray]:
         """[W, b], or [W] without bias."""

@@ -1,4 +1,4 @@
-"""Flatten: (N, d_1, d_2, ...) -> (N, d_1 d_2 ...), before a Linear layer (chapter 10)."""
+"""Flatten: (N, d_1, d_2, ...) -> (N, d_1 d_2 ...), before a Linear layer (chapter 9)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Max and average pooling over 2-D windows, as PyTorch's ``MaxPool2d``/``AvgPool2d`` (chapter 10).
+"""Max and average pooling over 2-D windows, as PyTorch's ``MaxPool2d``/``AvgPool2d`` (chapter 9).
 
 A pooling layer has no parameters. It slides a k_h x k_w window with a stride (the kernel
 size unless given) over each channel and keeps one number per window: the largest, or the
@@ -57,17 +57,8 @@ class _Pool2d(Module):
 
     def _spread(self, pieces: list[np.ndarray], dtype: np.dtype) -> np.ndarray:
         """Add each offset's gradient piece into the slice it came from: dC/dx (N, C, H, W)."""
-        (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        n, c, h_out, w_out = self._out
-        if (sh, sw) == (kh, kw):  # windows that tile the input: interleave, no additions
-            tiles = np.stack(pieces, axis=-1).reshape(n, c, h_out, w_out, kh, kw)
-            tiled = tiles.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, h_out * kh, w_out * kw)
-            if tiled.shape == self._shape:
-                return tiled.astype(dtype, copy=False)
-            grad_in = np.zeros(self._shape, dtype=dtype)  # rows or columns no window reached
-            grad_in[:, :, : h_out * kh, : w_out * kw] = tiled
-            return grad_in
         grad_in = np.zeros(self._shape, dtype=dtype)
+        kw = self.kernel_size[1]
         for k, piece in enumerate(pieces):
             self._slice(grad_in, k // kw, k % kw)[...] += piece
         return grad_in
@@ -95,15 +86,30 @@ class MaxPool2d(_Pool2d):
         grad_out = as_grad_out(self, grad_out, self._out)
         if not self.needs_input_grad:
             return None
-        kh, kw = self.kernel_size
-        taken = np.zeros(self._out, dtype=bool)  # windows whose winner is already found
-        pieces = []
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        overlapping = sh < kh or sw < kw
+        # Windows that tile the input exactly write every entry of dC/dx below; otherwise
+        # the rows and columns that no window reads (or a gap between windows) stay zero.
+        tiled = (sh, sw) == (kh, kw) and self._shape[2:] == (sh * self._out[2], sw * self._out[3])
+        start = np.empty_like if tiled else np.zeros_like
+        grad_in = start(self._x, dtype=grad_out.dtype)  # the input's memory order
+        last = kh * kw - 1
         for k in range(kh * kw):
             wins = self._slice(self._x, k // kw, k % kw) == self._best
-            wins &= ~taken  # in row-major order, the first maximum of a window wins a tie
-            taken |= wins
-            pieces.append(grad_out * wins)
-        return self._spread(pieces, grad_out.dtype)
+            # In row-major order the first maximum of a window wins a tie: ``free`` marks
+            # the windows whose winner is not found yet.
+            if k == 0:
+                free = ~wins
+            else:
+                wins &= free
+                if k < last:
+                    free ^= wins  # the new winners are no longer free
+            target = self._slice(grad_in, k // kw, k % kw)
+            if overlapping:  # an input in several windows adds what they send
+                target += grad_out * wins
+            else:
+                np.multiply(grad_out, wins, out=target)
+        return grad_in
 
 
 class AvgPool2d(_Pool2d):
