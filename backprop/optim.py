@@ -170,6 +170,20 @@ def accuracy(model: Module, X: ArrayLike, labels: ArrayLike) -> float:
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
+def _output_width(model: Module, X: np.ndarray) -> int:
+    """The number of classes: the width of the model's output for one row, in eval mode.
+
+    Evaluation mode, so that this probe is not a training batch: a batch-norm layer would
+    refuse a batch of one, or count it in its running statistics.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        return model.forward(X[:1]).shape[-1]
+    finally:
+        model.train(was_training)
+
+
 def train(
     model: Module,
     X: ArrayLike,
@@ -206,10 +220,10 @@ def train(
     print_every = as_count(print_every, "train print_every", least=0)
     dtype = _dtype_of(model)
     X = _as_rows(X, "train X", dtype)
-    y = as_labels(labels, len(X), model.forward(X[:1]).shape[-1], "train labels")
+    y = as_labels(labels, len(X), _output_width(model, X), "train labels")
     if test is not None:
         X_test = _as_rows(test[0], "train test X", dtype)
-        y_test = as_labels(test[1], len(X_test), model.forward(X_test[:1]).shape[-1])
+        y_test = as_labels(test[1], len(X_test), _output_width(model, X_test))
     optimizer = SGD(model, lr, momentum)
     history = History()
     was_training, needed_input_grad = model.training, model.needs_input_grad

@@ -354,19 +354,7 @@ def measure(name: str, dtype: str, rounds: int, seconds: float) -> dict:
     timings, blocks = harness.interleaved_rounds(calls, rounds, seconds)
     peak = 2 * PEAK_SIZE**3 / statistics.median(timings.pop("gemm_peak")) / 1e9
     flops = step_flops(name)
-    rows = {}
-    for contender, values in timings.items():
-        gflops = flops / statistics.median(values) / 1e9
-        rows[contender] = {
-            "ms_per_step": statistics.median(values) * 1e3,
-            "gflops": gflops,
-            "percent_of_peak": 100 * gflops / peak,
-            "ms_quartiles": [q * 1e3 for q in harness.quartiles(values)],
-            "time_vs_numpy": harness.paired_ratio(timings, contender, "numpy"),
-            "time_vs_backprop": harness.paired_ratio(timings, contender, "backprop"),
-            "speedup_vs_torch": harness.paired_ratio(timings, "torch", contender),
-            "gradient_error": errors[contender],
-        }
+    rows = harness.result_rows(timings, flops, peak, errors)
     return {"network": name, "dtype": dtype, "step_gflop": flops / 1e9, "peak_gflops": peak,
             "blocks": blocks, "rounds": timings, "results": rows}  # fmt: skip
 

@@ -80,6 +80,31 @@ def quartiles(values: list[float]) -> list[float]:
     return [low, high]
 
 
+def result_rows(
+    timings: Timings, flops: float, peak: float, errors: dict, unit: str = "step"
+) -> dict:
+    """Per contender: its median time in ms per ``unit``, its rate and share of ``peak``.
+
+    ``flops`` is the work of one call in operations, ``peak`` the peak product's rate in
+    GFLOP/s, ``errors`` each contender's gradient error; the ratios are :func:`paired_ratio`
+    against the ``numpy`` and ``backprop`` contenders, and ``torch``'s against each.
+    """
+    rows = {}
+    for contender, values in timings.items():
+        gflops = flops / statistics.median(values) / 1e9
+        rows[contender] = {
+            f"ms_per_{unit}": statistics.median(values) * 1e3,
+            "gflops": gflops,
+            "percent_of_peak": 100 * gflops / peak,
+            "ms_quartiles": [q * 1e3 for q in quartiles(values)],
+            "time_vs_numpy": paired_ratio(timings, contender, "numpy"),
+            "time_vs_backprop": paired_ratio(timings, contender, "backprop"),
+            "speedup_vs_torch": paired_ratio(timings, "torch", contender),
+            "gradient_error": errors[contender],
+        }
+    return rows
+
+
 def machine(packages: tuple[str, ...]) -> dict:
     """What the numbers were measured on: processor, Python, library versions, threads."""
     cpu = platform.processor()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_scripts import load_script
 
 from backprop.book.convolution import conv2d_by_loops
 from backprop.book.network import backward_pass, forward_pass
@@ -20,14 +21,6 @@ from backprop.book.network import backward_pass, forward_pass
 pytestmark = pytest.mark.appendix
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name):
-    """Import a benchmark script as a module (without running it, so without pinning)."""
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 mlp_step = load_script("mlp_step")

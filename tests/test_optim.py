@@ -9,7 +9,7 @@ import pytest
 
 from backprop.book.plot_training import confusion_matrix
 from backprop.data import load_digits_split, spiral
-from backprop.nn import Linear, ReLU, Sequential, softmax_cross_entropy
+from backprop.nn import BatchNorm1d, Linear, ReLU, Sequential, softmax_cross_entropy
 from backprop.optim import SGD, History, accuracy, predict, train
 
 pytestmark = pytest.mark.ch07
@@ -229,3 +229,19 @@ def test_history_plot_labels_the_cost_and_goes_logarithmic():
     assert ax.get_lines()[0].get_label() == "training cost C"
     flat = History(loss=[1.0, 0.9, 0.8], accuracy=[0.3, 0.4, 0.5])
     assert plot_history(flat).get_yscale() == "linear"
+
+
+def test_train_probes_the_output_width_in_eval_mode(rng):
+    """The probe that learns the number of classes is not a training batch for batch norm.
+
+    One epoch of one batch: the running mean must be momentum times that batch's mean of
+    the first layer's output (from zero), as if the one-row probe had never run. A probe in
+    training mode would be refused by BatchNorm1d (a batch of one) before any step.
+    """
+    X, labels = spiral(3, 20, 0.2, rng)
+    first, norm = Linear(2, 8, rng), BatchNorm1d(8)
+    model = Sequential(first, norm, ReLU(), Linear(8, 3, rng))
+    z = X @ first.W.T + first.b  # the batch norm's input at the only step, before the update
+    train(model, X, labels, rng=rng, epochs=1, batch_size=len(X), lr=0.1)
+    np.testing.assert_allclose(norm.running_mean, 0.1 * z.mean(axis=0), rtol=1e-12, atol=1e-15)
+    assert model.training and norm.training  # back in the mode the caller left it in

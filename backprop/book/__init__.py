@@ -17,6 +17,13 @@ the other way round.
 - :mod:`backprop.book.convolution`: convolution written as loops, and the 1-D correlations
   inside its backward pass (chapter 9), and :mod:`backprop.book.plot_conv`, its windows,
   im2col matrix and pooling drawn;
+- :mod:`backprop.book.normalization`: batch normalisation's forward pass, its backward pass
+  in stages and as the compact formula (on numbers and on SymPy symbols), and the same
+  computation over any axes (chapter 10), and :mod:`backprop.book.plot_norm`, its stages,
+  Jacobian, axes and training curves drawn;
+- :mod:`backprop.book.recurrent`: the adding problem, Jacobian products and gradients
+  measured lag by lag, clipping, and a small training loop for sequence models (chapter 11),
+  and :mod:`backprop.book.plot_recurrent`, its figures;
 - :mod:`backprop.book.exercises`: ``check_answer``, for exercises that check themselves;
 - :mod:`backprop.book.slips`: broken backward passes, each caught by a gradient check
   (chapter 8);
