@@ -32,7 +32,8 @@ def test_the_book_has_exactly_the_pages_of_its_table_of_contents(built_html):
     pages = {
         page.relative_to(built_html).as_posix()
         for page in built_html.rglob("*.html")
-        if "_static" not in page.relative_to(built_html).parts  # theme templates, not pages
+        # _static: theme templates; lite: the JupyterLite site (tests/test_lite.py)
+        if page.relative_to(built_html).parts[0] not in ("_static", "lite")
     }
     assert pages == set(toc_pages()) | set(SPHINX_PAGES)
     sources = {
@@ -168,14 +169,20 @@ REPOSITORY_HOSTS = ("github.com/backprop-book", "mybinder.org", "colab.research.
 @pytest.mark.book
 @pytest.mark.parametrize("page", toc_pages())
 def test_no_button_leads_out_of_the_book(built_html, page):
-    """The header buttons download, print, search or switch modes: all within the book."""
+    """The header buttons download, print, search, switch modes or open the chapter in the
+    book's own JupyterLite site: all within the book."""
     buttons = inside(built_html / page, "article-header-buttons")
     assert buttons.links == [link for link in buttons.links if not urlsplit(link).scheme]
     text = (built_html / page).read_text(encoding="utf-8")
     assert [host for host in REPOSITORY_HOSTS if host in text] == []
     if page.startswith("chapters/"):
         notebook = Path(page).with_suffix(".ipynb").as_posix()
-        assert buttons.links == [f"../_sources/{notebook}"], "the download button"
+        launch = f"../lite/notebooks/index.html?path={notebook}"
+        pdf = "../backprop-book.pdf"  # the whole book, when it was built (tests/test_links.py)
+        links = [link for link in buttons.links if link != pdf]
+        assert links == [f"../_sources/{notebook}", launch], "download, JupyterLite"
+        assert (built_html / "lite" / "notebooks" / "index.html").is_file()
+        assert (built_html / "lite" / "files" / notebook).is_file(), "the site has the chapter"
 
 
 def test_repository_buttons_follow_the_one_setting():

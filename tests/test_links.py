@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from toc import toc_pages
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "img": "src", "script": "src"}
 
@@ -84,3 +85,20 @@ def test_the_checker_finds_a_broken_file_and_a_broken_anchor(tmp_path):
         "a.html -> b.html#nowhere (no such anchor)",
         "a.html -> fig.png (no such file)",
     ]
+
+
+PDF_NAME = "backprop-book.pdf"  # the whole book, written by _ext/pdf_book.py
+
+
+@pytest.mark.book
+def test_every_page_links_to_the_pdf_exactly_when_it_was_built(built_html):
+    """With the PDF, every page's download menu links to it; without it, no page does."""
+    pdf = built_html / PDF_NAME
+    for page_path in toc_pages():
+        page = built_html / page_path
+        targets = [
+            (page.parent / unquote(urlsplit(link).path)).resolve()
+            for link in parse(page).links
+            if urlsplit(link).path.endswith(PDF_NAME)
+        ]
+        assert targets == ([pdf.resolve()] if pdf.is_file() else []), page_path
