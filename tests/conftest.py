@@ -25,6 +25,15 @@ NOT_PART_OF_A_CLEAN_COPY = shutil.ignore_patterns(
 
 
 @pytest.fixture
+def close_figures():
+    """Close every matplotlib figure a test opened (the figure tests use it for each test)."""
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     """A generator seeded the same way in every test, so failures reproduce."""
     return np.random.default_rng(20261122)

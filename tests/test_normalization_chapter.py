@@ -16,7 +16,6 @@ import sympy as sp
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 from backprop.book import normalization as bn  # noqa: E402
@@ -30,13 +29,7 @@ from backprop.book.plot_norm import (  # noqa: E402
 )
 from backprop.gradcheck import check_gradient  # noqa: E402
 
-pytestmark = pytest.mark.ch10
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = [pytest.mark.ch10, pytest.mark.usefixtures("close_figures")]
 
 
 def batchnorm_by_autograd(x, gamma, beta, eps):

@@ -26,13 +26,7 @@ from backprop.book.plot_conv import (  # noqa: E402
     sub,
 )
 
-pytestmark = pytest.mark.ch09
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = [pytest.mark.ch09, pytest.mark.usefixtures("close_figures")]
 
 
 def cells(ax, color):

@@ -6,7 +6,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.patches import Circle, FancyArrowPatch  # noqa: E402
 
@@ -16,13 +15,7 @@ from backprop.book.plot_network import (  # noqa: E402
     unit_positions,
 )
 
-pytestmark = pytest.mark.ch03
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = [pytest.mark.ch03, pytest.mark.usefixtures("close_figures")]
 
 
 @pytest.mark.parametrize(

@@ -20,15 +20,9 @@ from backprop.book.plot_shapes import (  # noqa: E402
     layer_equation,
 )
 
-pytestmark = pytest.mark.ch06
+pytestmark = [pytest.mark.ch06, pytest.mark.usefixtures("close_figures")]
 
 M, N_IN, N_OUT = 5, 3, 4  # the chapter's layer: every size different, so a swap shows
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def outlines(ax):

@@ -13,7 +13,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import sympy as sp  # noqa: E402
@@ -32,13 +31,7 @@ from backprop.book.recurrent import (  # noqa: E402
 )
 from backprop.nn import LSTM, RNN  # noqa: E402
 
-pytestmark = pytest.mark.ch11
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+pytestmark = [pytest.mark.ch11, pytest.mark.usefixtures("close_figures")]
 
 
 def rnn_states(W_ih, W_hh, b, x, h0):
