@@ -44,6 +44,7 @@ from lite_files import (
     unpack_labextensions,
     wheel_entry,
 )
+from lite_references import BookReferences, unnumbered_math
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
@@ -59,6 +60,7 @@ KERNEL_EXTENSION = "share/jupyter/labextensions/@jupyterlite/pyodide-kernel-exte
 KERNEL_SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
 # A display-math block holding only \newcommand lines: the macros for classic Jupyter.
 NEWCOMMANDS = re.compile(r"\$\$\s*(?:\\newcommand[^\n]*\n\s*)+\$\$\n?")
+COMMENTS = re.compile(r"<!--.*?-->", re.DOTALL)
 # jupyter-book's tags that fold a cell, as the cell metadata JupyterLab folds on opening.
 FOLDED = {
     "hide-input": ("source_hidden",),
@@ -75,32 +77,56 @@ def katex_macros(config: Config) -> dict[str, str]:
     }
 
 
-def site_notebook(notebook: dict, macros: dict[str, str]) -> dict:
-    r"""A chapter as the site shows it with jupyterlab-myst (KaTeX), changed in two ways.
+def site_notebook(
+    notebook: dict, docname: str, macros: dict[str, str], refs: BookReferences
+) -> dict:
+    r"""A chapter as the site shows it with jupyterlab-myst (KaTeX), changed in four ways.
 
     - The book's macros go into MyST frontmatter in the first Markdown cell (KaTeX takes
-      ``\newcommand`` in one cell's math only, and refuses to redefine its own ``\R``);
-      the ``\newcommand`` blocks written for classic Jupyter are dropped.
+      ``\newcommand`` in one cell's math only, and refuses to redefine its own ``\R``),
+      with the book's equation numbering (``refs.frontmatter``); the ``\newcommand``
+      blocks written for classic Jupyter are dropped, and a cell left empty by that with them.
+    - References that cannot resolve inside one notebook are written out as the book prints
+      them (``refs.rewrite``, from lite_references.py), and only the equations the book
+      numbers are numbered (``unnumbered_math``).
+    - Each figure's caption, numbered as in the book, follows its code cell as a Markdown
+      cell (the book takes it from the cell's ``mystnb`` metadata, which the site ignores).
     - Cells tagged ``hide-input``/``hide-output``/``hide-cell`` open folded, as in the book.
     """
-    first = True
+    cells = []
     for cell in notebook["cells"]:
         if cell["cell_type"] == "markdown":
             source = NEWCOMMANDS.sub("", "".join(cell["source"]))
-            if first and macros:
-                source = f"---\nmath: {json.dumps(macros)}\n---\n{source}"
-            cell["source"], first = source, False
+            source = unnumbered_math(refs.rewrite(source, docname))
+            if not COMMENTS.sub("", source).strip():
+                continue
+            cell["source"] = source
         for tag in cell.get("metadata", {}).get("tags", []):
             for key in FOLDED.get(tag, ()):
                 cell["metadata"].setdefault("jupyter", {})[key] = True
+        cells.append(cell)
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure")
+        if cell["cell_type"] == "code" and figure:
+            caption = refs.rewrite(figure.get("caption", ""), docname)
+            label = f"**{refs.figure(figure['name'])}** " if figure.get("name") else ""
+            cell_id = f"{cell.get('id', len(cells))}-caption"
+            cells.append(
+                {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": label + caption}
+            )
+    first = next(cell for cell in cells if cell["cell_type"] == "markdown")
+    frontmatter = {"math": macros, **refs.frontmatter(docname)}
+    first["source"] = f"---\n{json.dumps(frontmatter)}\n---\n{first['source']}"
+    notebook["cells"] = cells
     return notebook
 
 
 def inputs(srcdir: Path) -> list[Path]:
     """Every file the site is made from (besides the installed tools)."""
     here = Path(__file__).parent
-    files = [here / "jupyterlite_site.py", here / "lite_files.py"]
-    for pattern in (*CONTENTS, *PINS, "pyproject.toml", "README.md", "backprop/**/*.py"):
+    files = [here / "jupyterlite_site.py", here / "lite_files.py", here / "lite_references.py"]
+    # The notebooks' references are written out from the whole book's labels and numbers.
+    book = ("_config.yml", "_toc.yml", "references.bib", "intro.md", "reference/*.md")
+    for pattern in (*CONTENTS, *PINS, *book, "pyproject.toml", "README.md", "backprop/**/*.py"):
         files += sorted(srcdir.glob(pattern))
     return files
 
@@ -116,10 +142,13 @@ def fingerprint(srcdir: Path, macros: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def stage(srcdir: Path, work: Path, macros: dict[str, str]) -> tuple[Path, Path, int]:
+def stage(
+    srcdir: Path, work: Path, macros: dict[str, str], refs: BookReferences
+) -> tuple[Path, Path, int]:
     """Lay out the lite folder (Pyodide, wheels, extensions, settings) and the contents.
 
-    The chapters get the book's math ``macros`` and folded cells (:func:`site_notebook`).
+    The chapters get the book's math ``macros``, its references written out (``refs``) and
+    its folded cells (:func:`site_notebook`).
     Returns the two folders and the number of package and core files shipped.
     """
     pins = json.loads((srcdir / PINS[0]).read_text(encoding="utf-8"))
@@ -156,7 +185,9 @@ def stage(srcdir: Path, work: Path, macros: dict[str, str]) -> tuple[Path, Path,
             target = contents / path.relative_to(srcdir)
             target.parent.mkdir(parents=True, exist_ok=True)
             if path.suffix == ".ipynb":
-                notebook = site_notebook(json.loads(path.read_text(encoding="utf-8")), macros)
+                docname = path.relative_to(srcdir).with_suffix("").as_posix()
+                notebook = json.loads(path.read_text(encoding="utf-8"))
+                notebook = site_notebook(notebook, docname, macros, refs)
                 target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
             else:
                 shutil.copyfile(path, target)
@@ -190,7 +221,7 @@ def build_site(app: Sphinx, exception: Exception | None) -> None:
             LOGGER.info(f"JupyterLite site {SITE}/ is up to date (stamp {current[:12]})")
             return
     start = time.perf_counter()
-    lite_dir, contents, shipped = stage(srcdir, work, macros)
+    lite_dir, contents, shipped = stage(srcdir, work, macros, BookReferences(app))
     shutil.rmtree(site, ignore_errors=True)
     for database in work.rglob(".jupyterlite.doit.db*"):  # doit would skip "up-to-date" steps
         database.unlink()
