@@ -5,6 +5,8 @@ a reader to run). For every chapter, headless Chromium opens the chapter's page,
 JupyterLite launch button, waits for the Pyodide kernel, runs all cells and checks: no cell
 raised, every code cell ran, as many images as the stored notebook has, and no request left
 127.0.0.1 (any other is aborted and recorded; Chromium also cannot resolve any other host).
+When the kernel is ready, before the run, it also reads what jupyterlab-myst rendered: the
+equation numbers (the book's, label for label), the admonitions, and no KaTeX error.
 
 Two chapters run at a time (each kernel is one busy thread; CI has two cores), the longest
 first (by the run time the stored notebook recorded), each in its own tab and with its own
@@ -62,15 +64,26 @@ START_RUN_ALL = """() => {
         ok => { window.bookRun = {done: true, ok: ok}; },
         error => { window.bookRun = {done: true, ok: false, error: String(error)}; });
 }"""
-# The equation numbers jupyterlab-myst shows, by label (MyST's own ids for unlabelled ones).
-EQUATION_NUMBERS = """() => {
-    const numbers = {};
+# What jupyterlab-myst rendered: equation numbers by label (MyST's own ids for unlabelled
+# ones), admonitions, and KaTeX's error marks (math it could not typeset).
+RENDERED_MYST = """() => {
+    const equations = {};
     for (const link of document.querySelectorAll('a[title="Link to this Equation"]')) {
-        numbers[link.getAttribute('href').slice(1)] = link.textContent.trim().slice(1, -1);
+        equations[link.getAttribute('href').slice(1)] = link.textContent.trim().slice(1, -1);
     }
-    return numbers;
+    const count = selector => document.querySelectorAll('.jp-MarkdownCell ' + selector).length;
+    return {equations: equations, admonitions: count('.myst-admonition'),
+            katex_errors: count('.katex-error')};
 }"""
-TALL = {"width": 1280, "height": 40000}  # JupyterLab renders only the cells in view
+# JupyterLab renders only the cells in view: a tall viewport shows all, once they rendered.
+TALL = {"width": 1280, "height": 40000}
+ALL_MARKDOWN_RENDERED = """() => {
+    const cells = [...document.querySelectorAll('.jp-MarkdownCell')];
+    const model = window.jupyterapp.shell.currentWidget.content.model.cells;
+    let markdown = 0;
+    for (let i = 0; i < model.length; i++) markdown += model.get(i).type === 'markdown';
+    return cells.length === markdown && cells.every(cell => cell.querySelector('.myst'));
+}"""
 RUN_FINISHED = "() => window.bookRun.done && (" + KERNEL_STATUS + ")() === 'idle'"
 CODE_CELLS = """() => {
     const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
@@ -177,13 +190,26 @@ class ChapterRun:
         self.opened: str | None = None
         self.kernel_ready: float | None = None
         self.ran: float | None = None
-        self.equations: dict[str, str] = {}
+        self.rendered: dict | None = None
         if len(self.launch) == 1:
             self.page.goto(urljoin(self.page.url, self.launch[0]), wait_until="domcontentloaded")
 
     def _console(self, message) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
+
+    def _rendered_myst(self) -> dict | None:
+        """What jupyterlab-myst made of every Markdown cell (None if they did not render)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        self.page.set_viewport_size(TALL)
+        try:
+            self.page.wait_for_function(ALL_MARKDOWN_RENDERED, timeout=30_000)
+            return self.page.evaluate(RENDERED_MYST)
+        except PlaywrightTimeout:
+            return None
+        finally:
+            self.page.set_viewport_size(VIEWPORT)
 
     def step(self) -> bool:
         """Advance as far as the page allows without waiting; True once finished."""
@@ -194,10 +220,7 @@ class ChapterRun:
             if self.page.evaluate(KERNEL_STATUS) == "idle":
                 self.kernel_ready = elapsed
                 self.opened = self.page.evaluate(OPENED)
-                self.page.set_viewport_size(TALL)
-                self.page.wait_for_timeout(1500)
-                self.equations = self.page.evaluate(EQUATION_NUMBERS)
-                self.page.set_viewport_size(VIEWPORT)
+                self.rendered = self._rendered_myst()
                 self.page.evaluate(START_RUN_ALL)
             elif elapsed > KERNEL_TIMEOUT:
                 return True
@@ -224,7 +247,7 @@ class ChapterRun:
                 f"{o['ename']}: {o['evalue']}" for o in outputs if o["output_type"] == "error"
             ],
             "images": sum("image/png" in o.get("data", {}) for o in outputs),
-            "equations": self.equations,
+            "rendered": self.rendered,
             "left_localhost": self.left_localhost,
             "console_errors": self.console_errors,
         }
@@ -277,9 +300,19 @@ def test_chapter_runs_in_the_browser(runs, page, site_html):
     assert result["unexecuted"] == 0 and result["code_cells"] > 0
     assert result["images"] == stored_figures(ROOT / notebook)
     assert result["left_localhost"] == []
-    # Numbered as in the book: the same labels (no unlabelled equation numbered), same numbers.
+    # The MyST rendered: equations numbered as in the book (the same labels, no unlabelled
+    # equation numbered, the same numbers), every admonition, no math KaTeX refused.
+    rendered = result["rendered"]
+    assert rendered is not None, f"not every Markdown cell rendered in a {TALL} viewport"
     book = dict(BOOK_EQUATION.findall((site_html / page).read_text(encoding="utf-8")))
-    assert result["equations"] == book
+    assert rendered["equations"] == book
+    markdown = "\n".join(
+        "".join(cell["source"])
+        for cell in site_cells(site_html, page)
+        if cell["cell_type"] == "markdown"
+    )
+    assert rendered["admonitions"] == len(ADMONITION.findall(markdown))
+    assert rendered["katex_errors"] == 0
 
 
 def test_the_launch_button_is_on_every_chapter_page_of_the_build(site):
@@ -298,6 +331,11 @@ BOOK_FIGURE = re.compile(
     r'<figure[^>]*id="([^"]+)">.*?<span class="caption-number">([^<]+)</span>', re.S
 )
 BOOK_EQUATION = re.compile(r'id="equation-([^"]+)">\s*<span class="eqno">\(([^)]+)\)')
+ADMONITION = re.compile(
+    r"^(?::{3,}|`{3,})\{(admonition|note|tip|hint|important|warning|caution|attention|danger"
+    r"|error|seealso)\}",
+    re.M,
+)
 # What jupyterlab-myst cannot resolve inside one notebook (an {eq} may stay: checked apart).
 UNRESOLVABLE = re.compile(r"\{(numref|ref|term|doc|cite(:[a-z]+)?)\}`")
 
