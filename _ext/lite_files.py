@@ -104,6 +104,7 @@ def pinned_wheels(requirements: Path, cache: Path) -> list[Path]:
         return next((p for p in sorted(cache.glob(f"{stem}*.whl")) if sha256(p) == pins[pin]), None)
 
     if any(cached(pin) is None for pin in pins):
+        installed("pip")
         cache.mkdir(parents=True, exist_ok=True)
         run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
@@ -129,7 +130,11 @@ def book_wheel(srcdir: Path, work: Path) -> Path:
             shutil.copyfile(path, source / path.relative_to(srcdir))
     # pyproject.toml asks for setuptools>=77: an installed one that is recent enough builds
     # the wheel offline; otherwise pip fetches one into an isolated environment.
-    recent = int(installed("setuptools").split(".")[0]) >= 77
+    try:
+        recent = int(version("setuptools").split(".")[0]) >= 77
+    except PackageNotFoundError:
+        recent = False
+    installed("pip")
     run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
          "-q", *(["--no-build-isolation"] if recent else []), "-w", str(target), str(source)],
