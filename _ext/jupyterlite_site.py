@@ -9,8 +9,9 @@ fetched while it runs: the kernel's PyPI fallback is off (``disablePyPIFallback`
 package comes from the site's own ``pyodide-lock.json``. Every file is checked on its way in
 (``lite_files.py``; the pins are in ``lite/``). The notebooks there render their MyST with
 jupyterlab-myst, which typesets with KaTeX (bundled: math needs no network); their copies get
-the book's math macros as MyST frontmatter and open with the book's folded cells folded
-(:func:`site_notebook`).
+the book's math macros and equation numbering as MyST frontmatter, their references to the
+rest of the book written out, each figure's numbered caption, and the book's folded cells
+folded (:func:`site_notebook`).
 
 The site is rebuilt only when something it is made from changed (a stamp holds the sha256 of
 all of it), so a second ``jupyter-book build`` costs a second, not a minute.
